@@ -1,0 +1,57 @@
+//! `gohsp status` and `gohsp gc`: what the cache holds, and removing what no spec reaches.
+
+use super::spec_args::load_plan;
+use crate::cli::SpecArgs;
+use crate::error::{IoContext, Result};
+use crate::pipeline::cache::Cache;
+use crate::pipeline::gc::{cache_status, gc};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Print each cache entry with its size.
+pub fn status(results: &Path) -> Result<i32> {
+    let cache = Cache::open(results.join("cache"))?;
+    let entries = cache_status(&cache)?;
+    let total: u64 = entries.iter().map(|e| e.bytes).sum();
+    for e in &entries {
+        println!("{:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], human_bytes(e.bytes), e.label);
+    }
+    println!("{} entries, {}", entries.len(), human_bytes(total));
+    Ok(0)
+}
+
+/// Remove entries not reached by `keep` specs (default: every experiments/*.yaml).
+pub fn collect_garbage(results: &Path, dry_run: bool, keep: &[PathBuf]) -> Result<i32> {
+    let specs = if keep.is_empty() { experiment_specs(Path::new("experiments"))? } else { keep.to_vec() };
+    let mut keys = HashSet::new();
+    for spec in &specs {
+        let args = SpecArgs { spec: spec.clone(), sets: vec![], device: None };
+        match load_plan(&args) {
+            Ok((_, built)) => keys.extend(built.plan.nodes().iter().map(|n| n.key.as_str().to_string())),
+            Err(e) => tracing::warn!(spec = %spec.display(), "not counted as reachable: {e}"),
+        }
+    }
+    let report = gc(&Cache::open(results.join("cache"))?, &keys, dry_run)?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    println!("{verb} {} entries ({}), kept {}", report.removed.len(), human_bytes(report.bytes_freed), report.kept);
+    Ok(0)
+}
+
+fn experiment_specs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .at_path(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    specs.sort();
+    Ok(specs)
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,23 @@
+//! Routing a parsed command line to its handler.
+
+use super::{cache_admin, config, data, inspect, plan, report, run};
+use crate::cli::{Cli, Command, DataAction};
+use crate::error::Result;
+
+/// Run the command `cli` names; returns the exit code.
+pub fn dispatch(cli: &Cli) -> Result<i32> {
+    let results = &cli.results;
+    match &cli.command {
+        Command::Run { spec, jobs, keep_going, force } => run::run(results, spec, *jobs, *keep_going, force),
+        Command::Plan { spec, force } => plan::plan(results, spec, force),
+        Command::Explain { spec, node } => plan::explain(results, spec, node),
+        Command::Config { spec } => config::config(spec),
+        Command::Status => cache_admin::status(results),
+        Command::Gc { dry_run, keep } => cache_admin::collect_garbage(results, *dry_run, keep),
+        Command::Inspect { weights, heads, json } => inspect::inspect(weights, *heads, *json),
+        Command::Predict { weights, input, out, heads } => inspect::predict(weights, input, out, *heads),
+        Command::RankGraph { graph } => inspect::rank_graph(graph),
+        Command::Report { dirs, out } => report::report(dirs, out),
+        Command::Data { action: DataAction::Fetch { name, dir } } => data::fetch_dataset(name, dir.clone()),
+    }
+}

@@ -1,0 +1,37 @@
+//! `gohsp plan` and `gohsp explain`: what a run would do, and why a node would rerun.
+
+use super::spec_args::{load_plan, parse_kinds};
+use crate::cli::SpecArgs;
+use crate::error::Result;
+use crate::pipeline::cache::Cache;
+use crate::pipeline::explain::explain_label;
+use crate::pipeline::plan_report::{NodeState, plan_report};
+use std::path::Path;
+
+/// Print every node as hit or miss (with the reason for a miss).
+pub fn plan(results: &Path, args: &SpecArgs, force: &[String]) -> Result<i32> {
+    let (loaded, built) = load_plan(args)?;
+    let cache = Cache::open(results.join("cache"))?;
+    let statuses = plan_report(&built.plan, &cache, &parse_kinds(force)?)?;
+    let misses = statuses.iter().filter(|s| matches!(s.state, NodeState::Miss(_))).count();
+    println!(
+        "{}: {} points, {} nodes ({} cached, {} to run)",
+        loaded.file.display(),
+        loaded.points.len(),
+        statuses.len(),
+        statuses.len() - misses,
+        misses
+    );
+    for status in &statuses {
+        println!("{status}");
+    }
+    Ok(0)
+}
+
+/// Print which key parts of node `label` changed since it last ran.
+pub fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
+    let (_, built) = load_plan(args)?;
+    let cache = Cache::open(results.join("cache"))?;
+    println!("{}", explain_label(&built.plan, label, &cache)?);
+    Ok(0)
+}

@@ -1,0 +1,67 @@
+//! `gohsp run`: execute a spec's DAG, record provenance, publish the report and print its table.
+
+use super::spec_args::{load_plan, parse_kinds};
+use crate::cli::SpecArgs;
+use crate::error::{IoContext, Result};
+use crate::pipeline::cache::Cache;
+use crate::pipeline::executor::{ExecOptions, execute};
+use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
+use crate::pipeline::summary::{NodeRunStatus, RunSummary};
+use crate::stages::publish::publish_report;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+/// Run the experiment; returns the process exit code.
+pub fn run(results: &Path, args: &SpecArgs, jobs: usize, keep_going: bool, force: &[String]) -> Result<i32> {
+    let (started, clock) = (SystemTime::now(), Instant::now());
+    let (loaded, built) = load_plan(args)?;
+    let cache = Cache::open(results.join("cache"))?;
+    let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: parse_kinds(force)?, dry_run: false };
+    tracing::info!(spec = %loaded.file.display(), points = loaded.points.len(), nodes = built.plan.len(), "running");
+    let summary = execute(&built.plan, &cache, &opts)?;
+    let environment = RunEnvironment {
+        burn_version: "0.22.1".into(),
+        backend: backend_name(&loaded),
+        threads: rayon::current_num_threads(),
+    };
+    let record =
+        RunRecord::new(&loaded.name, loaded.resolved.clone(), environment, &summary, started, SystemTime::now());
+    let record_path = write_run_record(results, &record)?;
+    print_summary(&summary, clock.elapsed().as_secs_f64());
+    if summary.is_success()
+        && let Some(report) = built.report
+    {
+        let dir = results.join(&loaded.name);
+        let table = publish_report(&built.plan, report, &cache, &dir)?;
+        println!("{table}");
+        eprintln!("report: {}", dir.display());
+    }
+    eprintln!("provenance: {}", record_path.display());
+    std::fs::metadata(&record_path).at_path(&record_path)?;
+    Ok(summary.exit_code())
+}
+
+fn backend_name(loaded: &crate::spec::load::LoadedSpec) -> String {
+    let device = loaded.points.first().map(|p| p.spec.device).unwrap_or_default();
+    format!("burn-{device:?}").to_lowercase()
+}
+
+fn print_summary(summary: &RunSummary, seconds: f64) {
+    for node in &summary.nodes {
+        let status = match &node.status {
+            NodeRunStatus::Hit => "cached".to_string(),
+            NodeRunStatus::Ran => format!("ran in {:.1} s", node.wall_s),
+            NodeRunStatus::Failed(why) => format!("FAILED: {why}"),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        eprintln!("  {:<48} {status}", node.label);
+    }
+    let ran = summary.ran().len();
+    let stage_word = if ran == 0 { "no stage ran".to_string() } else { format!("{ran} stage(s) ran") };
+    eprintln!(
+        "{} nodes, {stage_word}, {} cached, {} failed, {seconds:.2} s",
+        summary.nodes.len(),
+        summary.hits().len(),
+        summary.failed().len()
+    );
+}

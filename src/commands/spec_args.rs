@@ -1,0 +1,28 @@
+//! Turning the spec arguments of the command line into a loaded spec and its plan.
+
+use crate::cli::SpecArgs;
+use crate::error::Result;
+use crate::pipeline::stage::StageKind;
+use crate::spec::load::{LoadedSpec, load_spec};
+use crate::stages::plan::{BuiltPlan, Runtimes, build_plan};
+
+/// Load the spec with its `--set` overrides (and `--device` as one more override).
+pub fn load(args: &SpecArgs) -> Result<LoadedSpec> {
+    let mut sets = args.sets.clone();
+    if let Some(device) = &args.device {
+        sets.push(format!("device={device}"));
+    }
+    load_spec(&args.spec, &sets)
+}
+
+/// Load the spec and build its DAG (opening the datasets it names).
+pub fn load_plan(args: &SpecArgs) -> Result<(LoadedSpec, BuiltPlan)> {
+    let loaded = load(args)?;
+    let plan = build_plan(&loaded, &mut Runtimes::default())?;
+    Ok((loaded, plan))
+}
+
+/// Parse `--force` values.
+pub fn parse_kinds(names: &[String]) -> Result<Vec<StageKind>> {
+    names.iter().map(|n| n.parse()).collect()
+}

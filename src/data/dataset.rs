@@ -1,0 +1,99 @@
+//! The dataset abstraction: indexed access to decoded images in [0, 1] and their labels, plus what a model needs to know.
+
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+
+/// A decoded image: channel-major pixels (C x H x W) with values in [0, 1].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// Pixels in C, H, W order.
+    pub pixels: Vec<f32>,
+    /// Number of channels.
+    pub channels: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+}
+
+impl Image {
+    /// A new image; panics if the pixel count does not match the shape.
+    pub fn new(pixels: Vec<f32>, channels: usize, height: usize, width: usize) -> Self {
+        assert_eq!(pixels.len(), channels * height * width, "image pixel count does not match its shape");
+        Self { pixels, channels, height, width }
+    }
+
+    /// The pixel at channel c, row y, column x.
+    pub fn at(&self, c: usize, y: usize, x: usize) -> f32 {
+        self.pixels[(c * self.height + y) * self.width + x]
+    }
+}
+
+/// What a model must know about a dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Short name, e.g. `mnist5k`, `cifar10`.
+    pub name: String,
+    /// Channels of the decoded images.
+    pub channels: usize,
+    /// Native image side (the model may resize).
+    pub image_size: usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// Per-channel mean used for normalisation.
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation used for normalisation.
+    pub std: Vec<f32>,
+}
+
+/// Indexed, thread-safe access to labelled images.
+pub trait Dataset: Send + Sync {
+    /// Facts about the images and classes.
+    fn info(&self) -> &DatasetInfo;
+    /// Number of samples.
+    fn len(&self) -> usize;
+    /// Whether the dataset holds no sample.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The decoded image and label at `index` (0 <= index < len).
+    fn get(&self, index: usize) -> Result<(Image, usize)>;
+    /// A stable string identifying the exact data (files, sizes, split): part of every cache key.
+    fn fingerprint(&self) -> String;
+}
+
+/// A train and a test split of the same dataset.
+pub struct Splits {
+    /// Training samples.
+    pub train: std::sync::Arc<dyn Dataset>,
+    /// Held-out samples for evaluation.
+    pub test: std::sync::Arc<dyn Dataset>,
+}
+
+/// A dataset restricted to its first `limit` samples (the `dataset.limit` key).
+pub struct Limited {
+    inner: std::sync::Arc<dyn Dataset>,
+    limit: usize,
+}
+
+impl Limited {
+    /// Wrap `inner`, exposing at most `limit` samples.
+    pub fn new(inner: std::sync::Arc<dyn Dataset>, limit: usize) -> Self {
+        Self { inner, limit }
+    }
+}
+
+impl Dataset for Limited {
+    fn info(&self) -> &DatasetInfo {
+        self.inner.info()
+    }
+    fn len(&self) -> usize {
+        self.inner.len().min(self.limit)
+    }
+    fn get(&self, index: usize) -> Result<(Image, usize)> {
+        self.inner.get(index)
+    }
+    fn fingerprint(&self) -> String {
+        format!("{}|limit={}", self.inner.fingerprint(), self.limit)
+    }
+}

@@ -1,0 +1,103 @@
+//! The one error type of gohsp: user mistakes (exit code 2) carry the file, key or tensor and a hint; bugs and I/O exit 1.
+
+use std::path::{Path, PathBuf};
+
+/// Every failure the library reports. Variants that describe a user's mistake carry a hint.
+#[derive(thiserror::Error, Debug)]
+pub enum GohspError {
+    /// A bad value or key in an experiment spec (or a `--set` override).
+    #[error("{file}: key `{key}`: {message} (hint: {hint})")]
+    Spec { file: String, key: String, message: String, hint: String },
+    /// A bad or missing input file: data, weights, fixtures.
+    #[error("{path}: {message} (hint: {hint})")]
+    Input { path: PathBuf, message: String, hint: String },
+    /// A tensor in a checkpoint that is missing or has the wrong shape.
+    #[error("{path}: tensor `{tensor}`: {message} (hint: {hint})")]
+    Tensor { path: PathBuf, tensor: String, message: String, hint: String },
+    /// A bad command-line flag or argument.
+    #[error("{message} (hint: {hint})")]
+    Usage { message: String, hint: String },
+    /// A stage of the pipeline failed for a reason that is not the user's input.
+    #[error("stage {stage}: {message}")]
+    Stage { stage: String, message: String },
+    /// A file-system failure, with the path it concerned.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else (a bug).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Result with [`GohspError`].
+pub type Result<T, E = GohspError> = std::result::Result<T, E>;
+
+impl GohspError {
+    /// The process exit code for this error: 2 for the user's mistakes, 1 for the rest.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Spec { .. } | Self::Input { .. } | Self::Tensor { .. } | Self::Usage { .. } => 2,
+            Self::Stage { .. } | Self::Io { .. } | Self::Internal(_) => 1,
+        }
+    }
+
+    /// Whether this error is the user's mistake (bad spec, data, weights or flags).
+    pub fn is_user_error(&self) -> bool {
+        self.exit_code() == 2
+    }
+
+    /// A spec error for `key` in `file`.
+    pub fn spec(
+        file: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::Spec { file: file.into(), key: key.into(), message: message.into(), hint: hint.into() }
+    }
+
+    /// An input error for `path`.
+    pub fn input(path: impl AsRef<Path>, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Input { path: path.as_ref().to_path_buf(), message: message.into(), hint: hint.into() }
+    }
+
+    /// A tensor error for `tensor` in the checkpoint at `path`.
+    pub fn tensor(
+        path: impl AsRef<Path>,
+        tensor: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::Tensor {
+            path: path.as_ref().to_path_buf(),
+            tensor: tensor.into(),
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// A usage error (bad flag).
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Usage { message: message.into(), hint: hint.into() }
+    }
+
+    /// A stage failure that is not the user's fault.
+    pub fn stage(stage: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Stage { stage: stage.into(), message: message.into() }
+    }
+}
+
+/// Attach a path to an I/O error.
+pub trait IoContext<T> {
+    /// Turn an `std::io::Error` into [`GohspError::Io`] naming `path`.
+    fn at_path(self, path: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::result::Result<T, std::io::Error> {
+    fn at_path(self, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|source| GohspError::Io { path: path.as_ref().to_path_buf(), source })
+    }
+}

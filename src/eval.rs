@@ -1,0 +1,70 @@
+//! Evaluation: top-1/top-5 accuracy over a loader, and forward-pass latency and throughput.
+
+use crate::data::loader::Loader;
+use crate::error::Result;
+use crate::model::vit::Vit;
+use crate::train::batch::{batch_tensors, count_correct};
+use burn::tensor::{Device, Tensor};
+use std::time::Instant;
+
+/// Accuracy of a model on a test set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accuracy {
+    /// Top-1 in percent.
+    pub top1: f64,
+    /// Top-5 in percent.
+    pub top5: f64,
+    /// Images evaluated.
+    pub images: usize,
+}
+
+/// Top-1 and top-5 of `model` (plain device) on every batch of `loader`.
+pub fn accuracy(model: &Vit, loader: &Loader) -> Result<Accuracy> {
+    let device = model.device();
+    let (mut top1, mut top5, mut images) = (0, 0, 0);
+    for batch in loader.epoch(0) {
+        let batch = batch?;
+        let (x, _) = batch_tensors(&batch, &device);
+        let (c1, c5) = count_correct(model.forward(x), &batch.labels, 5);
+        top1 += c1;
+        top5 += c5;
+        images += batch.labels.len();
+    }
+    let pct = |c: usize| 100.0 * c as f64 / images.max(1) as f64;
+    Ok(Accuracy { top1: pct(top1), top5: pct(top5), images })
+}
+
+/// Latency of the forward pass at one batch size.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Latency {
+    /// Batch size.
+    pub batch: usize,
+    /// Median wall time of one forward pass, in milliseconds.
+    pub median_ms: f64,
+    /// Images per second at that median.
+    pub images_per_s: f64,
+}
+
+/// Median forward latency of `model` on random inputs of `batch` images, after `warmup` untimed passes.
+pub fn latency(model: &Vit, batch: usize, warmup: usize, runs: usize) -> Latency {
+    let device: Device = model.device();
+    let shape = model.shape();
+    let input = Tensor::<4>::random(
+        [batch, shape.in_chans, shape.image_size, shape.image_size],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let run_once = || {
+        let start = Instant::now();
+        let out = model.forward(input.clone());
+        let _ = out.into_data();
+        start.elapsed().as_secs_f64()
+    };
+    (0..warmup).for_each(|_| {
+        run_once();
+    });
+    let mut times: Vec<f64> = (0..runs.max(1)).map(|_| run_once()).collect();
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    Latency { batch, median_ms: median * 1e3, images_per_s: batch as f64 / median }
+}

@@ -1,0 +1,14 @@
+//! gohsp: GOHSP structured pruning of Vision Transformers, run as a cached DAG of experiment stages.
+
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod model;
+pub mod pipeline;
+pub mod prune;
+pub mod report;
+pub mod spec;
+pub mod stages;
+pub mod train;

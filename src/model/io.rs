@@ -1,0 +1,163 @@
+//! Safetensors checkpoints: load timm, Hugging Face or gohsp files (shapes inferred from the tensors), save in timm's names with a manifest.
+
+use super::build::{build_vit, vit_tensors};
+use super::hf_names::{is_hugging_face, to_timm_names};
+use super::host::{HostTensor, NamedTensors};
+use super::manifest::{MANIFEST_KEY, PrunedManifest};
+use super::shape::{BlockShape, VitShape};
+use super::vit::Vit;
+use crate::error::{GohspError, IoContext, Result};
+use burn::tensor::Device;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A checkpoint read from disk: tensors in timm's names and layout, plus its manifest when gohsp wrote it.
+pub struct Checkpoint {
+    /// The tensors.
+    pub tensors: NamedTensors,
+    /// The manifest from the metadata, if any.
+    pub manifest: Option<PrunedManifest>,
+    /// Whether the file used Hugging Face names (LayerNorm eps 1e-12).
+    pub hugging_face: bool,
+}
+
+/// Read every tensor of a safetensors file (f32, f64, f16, bf16) and its gohsp manifest.
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
+    if !path.is_file() {
+        return Err(GohspError::input(
+            path,
+            "weights file not found",
+            "check model.weights / --weights; gohsp never downloads weights",
+        ));
+    }
+    let bytes = std::fs::read(path).at_path(path)?;
+    let bad = |e: safetensors::SafeTensorError| {
+        GohspError::input(
+            path,
+            format!("not a safetensors file: {e}"),
+            "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)",
+        )
+    };
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(bad)?;
+    let manifest = manifest_from(metadata.metadata(), path)?;
+    let file = SafeTensors::deserialize(&bytes).map_err(bad)?;
+    let mut tensors = NamedTensors::new();
+    for (name, view) in file.tensors() {
+        let data = to_f32(view.dtype(), view.data()).ok_or_else(|| {
+            GohspError::tensor(
+                path,
+                &name,
+                format!("unsupported dtype {:?}", view.dtype()),
+                "convert the checkpoint to f32, f16 or bf16",
+            )
+        })?;
+        tensors.insert(name, HostTensor::new(view.shape().to_vec(), data));
+    }
+    let hugging_face = is_hugging_face(&tensors);
+    if hugging_face {
+        tensors = to_timm_names(tensors);
+    }
+    Ok(Checkpoint { tensors, manifest, hugging_face })
+}
+
+fn manifest_from(metadata: &Option<HashMap<String, String>>, path: &Path) -> Result<Option<PrunedManifest>> {
+    let Some(text) = metadata.as_ref().and_then(|m| m.get(MANIFEST_KEY)) else { return Ok(None) };
+    serde_json::from_str(text).map(Some).map_err(|e| {
+        GohspError::input(
+            path,
+            format!("unreadable gohsp manifest: {e}"),
+            "the file was altered; re-create it with gohsp",
+        )
+    })
+}
+
+fn to_f32(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
+    let values = match dtype {
+        Dtype::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+        Dtype::F64 => bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::F16 => bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::BF16 => bytes.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        _ => return None,
+    };
+    Some(values)
+}
+
+/// The shape of the model a checkpoint holds: from its manifest, else inferred from tensor shapes.
+/// `heads_hint` gives the head count of files that do not say it (default: heads of size 64).
+pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Path) -> Result<VitShape> {
+    if let Some(manifest) = &ckpt.manifest {
+        return Ok(manifest.shape.clone());
+    }
+    let dims = |name: &str| -> Result<&Vec<usize>> {
+        ckpt.tensors.get(name).map(|t| &t.shape).ok_or_else(|| {
+            GohspError::tensor(path, name, "missing", "not a ViT checkpoint in timm or Hugging Face names")
+        })
+    };
+    let conv = dims("patch_embed.proj.weight")?.clone();
+    let (dim, in_chans, patch_size) = (conv[0], conv[1], conv[2]);
+    let distilled = ckpt.tensors.contains_key("dist_token");
+    let tokens = dims("pos_embed")?[1];
+    let side = ((tokens - 1 - distilled as usize) as f64).sqrt().round() as usize;
+    let num_classes = dims("head.weight")?[0];
+    let mut blocks = Vec::new();
+    while ckpt.tensors.contains_key(&format!("blocks.{}.attn.qkv.weight", blocks.len())) {
+        let i = blocks.len();
+        let attn_dim = dims(&format!("blocks.{i}.attn.qkv.weight"))?[0] / 3;
+        let mlp = dims(&format!("blocks.{i}.mlp.fc1.weight"))?[0];
+        let heads = heads_hint.unwrap_or(attn_dim / 64).max(1);
+        if attn_dim % heads != 0 {
+            return Err(GohspError::tensor(
+                path,
+                format!("blocks.{i}.attn.qkv.weight"),
+                format!("attention width {attn_dim} does not split into {heads} heads"),
+                "give the head count (model.heads or --heads)",
+            ));
+        }
+        blocks.push(BlockShape { heads, head_dim: attn_dim / heads, mlp });
+    }
+    if blocks.is_empty() {
+        return Err(GohspError::tensor(
+            path,
+            "blocks.0.attn.qkv.weight",
+            "missing: the file holds no transformer block",
+            "expected timm names (blocks.N.attn.qkv) or Hugging Face names (vit.encoder.layer.N / vit.layers.N)",
+        ));
+    }
+    let eps = if ckpt.hugging_face { 1e-12 } else { 1e-6 };
+    Ok(VitShape { image_size: side * patch_size, patch_size, in_chans, num_classes, dim, eps, distilled, blocks })
+}
+
+/// Load a model from a checkpoint file onto `device`; returns it with the file's manifest (if any).
+pub fn load_vit(path: &Path, heads_hint: Option<usize>, device: &Device) -> Result<(Vit, Option<PrunedManifest>)> {
+    let ckpt = read_checkpoint(path)?;
+    let shape = checkpoint_shape(&ckpt, heads_hint, path)?;
+    let model = build_vit(&shape, &ckpt.tensors, device, path)?;
+    Ok((model, ckpt.manifest))
+}
+
+/// Save `model` in timm's names with `manifest` (or a dense one) in the metadata; written to a temp file then renamed.
+pub fn save_vit(model: &Vit, manifest: Option<&PrunedManifest>, path: &Path) -> Result<()> {
+    let manifest = manifest.cloned().unwrap_or_else(|| PrunedManifest::dense(model.shape()));
+    save_tensors(
+        &vit_tensors(model),
+        &[(MANIFEST_KEY, serde_json::to_string(&manifest).expect("manifest serialises"))],
+        path,
+    )
+}
+
+/// Write named f32 tensors (and string metadata) to a safetensors file atomically.
+pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &Path) -> Result<()> {
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+        .iter()
+        .map(|(name, t)| (name.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect(), t.shape.clone()))
+        .collect();
+    let views = bytes.iter().map(|(name, data, shape)| {
+        (name.clone(), safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), data).expect("valid view"))
+    });
+    let meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let tmp = path.with_extension("safetensors.tmp");
+    safetensors::serialize_to_file(views, Some(meta), &tmp)
+        .map_err(|e| GohspError::Internal(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).at_path(path)
+}

@@ -1,0 +1,13 @@
+//! The Vision Transformer: shape, burn module, presets, checkpoints and cost.
+
+pub mod build;
+pub mod cost;
+pub mod hf_names;
+pub mod host;
+pub mod init;
+pub mod io;
+pub mod layout;
+pub mod manifest;
+pub mod presets;
+pub mod shape;
+pub mod vit;

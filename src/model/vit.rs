@@ -1,0 +1,194 @@
+//! A Vision Transformer whose blocks each have their own head count and MLP width (timm's layout: pre-norm, exact GELU, class token).
+
+use super::shape::{BlockShape, VitShape};
+use burn::module::{Module, Param};
+use burn::nn::{LayerNorm, Linear};
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::{Device, Tensor};
+
+/// Multi-head self-attention with a fused qkv projection; weights are [in, out] (burn's layout).
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// Fused q, k, v projection: [D, 3 * heads * head_dim], columns ordered (q|k|v, head, dim) as timm's rows.
+    pub qkv: Linear,
+    /// Output projection: [heads * head_dim, D].
+    pub proj: Linear,
+    /// Number of heads.
+    pub heads: usize,
+    /// Size of each head.
+    pub head_dim: usize,
+}
+
+/// What a traced forward pass keeps of one block, for the ranking stage.
+pub struct BlockTrace {
+    /// softmax(q k^T * scale): [B, H, T, T].
+    pub attention: Tensor<4>,
+    /// Each head's output A V: [B, H, T, head_dim].
+    pub head_output: Tensor<4>,
+}
+
+impl Attention {
+    /// Attention over tokens [B, T, D]; also returns the maps and per-head outputs when `trace` is set.
+    pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
+        let [b, t, d] = x.dims();
+        let (h, dh) = (self.heads, self.head_dim);
+        let qkv = self.qkv.forward(x.reshape([b * t, d]));
+        let qkv = qkv.reshape([b, t, 3 * h, dh]).swap_dims(1, 2);
+        let q = qkv.clone().narrow(1, 0, h);
+        let k = qkv.clone().narrow(1, h, h);
+        let v = qkv.narrow(1, 2 * h, h);
+        let scale = (dh as f64).powf(-0.5);
+        let attention = softmax(q.matmul(k.swap_dims(2, 3)).mul_scalar(scale), 3);
+        let heads_out = attention.clone().matmul(v);
+        let merged = heads_out.clone().swap_dims(1, 2).reshape([b * t, h * dh]);
+        let out = self.proj.forward(merged).reshape([b, t, d]);
+        let trace = trace.then_some(BlockTrace { attention, head_output: heads_out });
+        (out, trace)
+    }
+}
+
+/// The two-layer MLP of a block.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// [D, M].
+    pub fc1: Linear,
+    /// [M, D].
+    pub fc2: Linear,
+}
+
+impl Mlp {
+    /// fc2(gelu(fc1(x))) over flattened tokens [N, D].
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.fc2.forward(gelu(self.fc1.forward(x)))
+    }
+}
+
+/// A pre-norm transformer block.
+#[derive(Module, Debug)]
+pub struct Block {
+    /// Norm before attention.
+    pub norm1: LayerNorm,
+    /// Attention.
+    pub attn: Attention,
+    /// Norm before the MLP.
+    pub norm2: LayerNorm,
+    /// MLP.
+    pub mlp: Mlp,
+}
+
+impl Block {
+    /// x + attn(norm1(x)), then + mlp(norm2(x)).
+    pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
+        let (attn_out, block_trace) = self.attn.forward(self.norm1.forward(x.clone()), trace);
+        let x = x + attn_out;
+        let [b, t, d] = x.dims();
+        let mlp_in = self.norm2.forward(x.clone()).reshape([b * t, d]);
+        let x = x + self.mlp.forward(mlp_in).reshape([b, t, d]);
+        (x, block_trace)
+    }
+
+    /// This block's shape.
+    pub fn shape(&self) -> BlockShape {
+        let [_, mlp] = self.mlp.fc1.weight.dims();
+        BlockShape { heads: self.attn.heads, head_dim: self.attn.head_dim, mlp }
+    }
+}
+
+/// The Vision Transformer.
+#[derive(Module, Debug)]
+pub struct Vit {
+    /// Patch embedding as a linear map over flattened patches: [C * P * P, D] (timm's conv, reshaped).
+    pub patch_embed: Linear,
+    /// Class token [1, 1, D].
+    pub cls_token: Param<Tensor<3>>,
+    /// DeiT's distillation token [1, 1, D], when distilled.
+    pub dist_token: Option<Param<Tensor<3>>>,
+    /// Learned position embedding [1, T, D].
+    pub pos_embed: Param<Tensor<3>>,
+    /// The blocks, each with its own shape.
+    pub blocks: Vec<Block>,
+    /// Final norm.
+    pub norm: LayerNorm,
+    /// Classifier on the class token.
+    pub head: Linear,
+    /// DeiT's distillation classifier, when distilled.
+    pub head_dist: Option<Linear>,
+    /// Input side in pixels.
+    pub image_size: usize,
+    /// Patch side.
+    pub patch_size: usize,
+    /// Input channels.
+    pub in_chans: usize,
+    /// LayerNorm epsilon (kept for the shape and for saving).
+    pub eps: f64,
+}
+
+impl Vit {
+    /// Logits [B, K] for images [B, C, H, W] (for a distilled model, the mean of both heads, as DeiT evaluates).
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward_traced(images, false).0
+    }
+
+    /// Logits plus, when `trace` is set, each block's attention maps and per-head outputs.
+    pub fn forward_traced(&self, images: Tensor<4>, trace: bool) -> (Tensor<2>, Vec<BlockTrace>) {
+        let mut x = self.embed(images);
+        let mut traces = Vec::new();
+        for block in &self.blocks {
+            let (next, block_trace) = block.forward(x, trace);
+            x = next;
+            traces.extend(block_trace);
+        }
+        (self.classify(self.norm.forward(x)), traces)
+    }
+
+    fn embed(&self, images: Tensor<4>) -> Tensor<3> {
+        let [b, c, height, width] = images.dims();
+        let p = self.patch_size;
+        let (gh, gw) = (height / p, width / p);
+        let patches =
+            images.reshape([b, c, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b * gh * gw, c * p * p]);
+        let tokens = self.patch_embed.forward(patches);
+        let d = tokens.dims()[1];
+        let tokens = tokens.reshape([b, gh * gw, d]);
+        let mut prefix = vec![self.cls_token.val().expand([b, 1, d])];
+        if let Some(dist) = &self.dist_token {
+            prefix.push(dist.val().expand([b, 1, d]));
+        }
+        prefix.push(tokens);
+        Tensor::cat(prefix, 1) + self.pos_embed.val()
+    }
+
+    fn classify(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, _, d] = x.dims();
+        let cls = x.clone().narrow(1, 0, 1).reshape([b, d]);
+        let logits = self.head.forward(cls);
+        match &self.head_dist {
+            Some(head_dist) => {
+                let dist = x.narrow(1, 1, 1).reshape([b, d]);
+                (logits + head_dist.forward(dist)).div_scalar(2.0)
+            }
+            None => logits,
+        }
+    }
+
+    /// The architecture of this model, read from its tensors.
+    pub fn shape(&self) -> VitShape {
+        let [_, dim] = self.patch_embed.weight.dims();
+        let [_, num_classes] = self.head.weight.dims();
+        VitShape {
+            image_size: self.image_size,
+            patch_size: self.patch_size,
+            in_chans: self.in_chans,
+            num_classes,
+            dim,
+            eps: self.eps,
+            distilled: self.dist_token.is_some(),
+            blocks: self.blocks.iter().map(Block::shape).collect(),
+        }
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.cls_token.val().device()
+    }
+}

@@ -1,0 +1,96 @@
+//! ADMM's Z and U on the host (timm layout): projection onto the structured set, the dual update, residuals, and their checkpoint.
+
+use super::admm_penalty::prunable_names;
+use super::mask::StructureMask;
+use super::norms::neuron_norms;
+use super::select::keep_top_global;
+use crate::error::{GohspError, Result};
+use crate::model::host::NamedTensors;
+use crate::model::io::{read_checkpoint, save_tensors};
+use crate::model::shape::VitShape;
+use crate::report::plot_admm::AdmmRound;
+use std::path::Path;
+
+/// The structured set S: fixed head mask, and how many neurons go (globally, at least `min_neurons` kept per block).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constraint {
+    /// Kept heads per block (from the ranking).
+    pub heads: Vec<Vec<bool>>,
+    /// Neuron groups to remove across all blocks.
+    pub neurons_removed: usize,
+    /// Neurons kept at least in every block.
+    pub min_neurons: usize,
+}
+
+/// The constrained tensors of `tensors` (see [`prunable_names`]).
+pub fn prunable(shape: &VitShape, tensors: &NamedTensors) -> NamedTensors {
+    (0..shape.blocks.len()).flat_map(prunable_names).map(|n| (n.clone(), tensors[&n].clone())).collect()
+}
+
+/// a + sign * b, element-wise, over a's names.
+pub fn combine(a: &NamedTensors, b: &NamedTensors, sign: f32) -> NamedTensors {
+    a.iter()
+        .map(|(name, t)| {
+            let mut out = t.clone();
+            out.data.iter_mut().zip(&b[name].data).for_each(|(x, y)| *x += sign * y);
+            (name.clone(), out)
+        })
+        .collect()
+}
+
+/// Frobenius norm over all tensors.
+pub fn frobenius(tensors: &NamedTensors) -> f64 {
+    tensors.values().flat_map(|t| t.data.iter()).map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Euclidean projection of `v` onto S: zero the removed heads, keep the neuron groups of largest L2 norm.
+pub fn project(shape: &VitShape, v: &NamedTensors, constraint: &Constraint) -> (NamedTensors, StructureMask) {
+    let norms = neuron_norms(shape, v);
+    let neurons = keep_top_global(&norms, constraint.neurons_removed, constraint.min_neurons);
+    let mask = StructureMask { heads: constraint.heads.clone(), neurons };
+    let mut z = v.clone();
+    mask.zero_removed(shape, &mut z);
+    (z, mask)
+}
+
+/// Z, U and the log of finished rounds.
+#[derive(Clone, Debug)]
+pub struct AdmmState {
+    /// Projected copy.
+    pub z: NamedTensors,
+    /// Scaled dual variable.
+    pub u: NamedTensors,
+    /// Current penalty weight.
+    pub rho: f64,
+    /// Finished rounds.
+    pub rounds: Vec<AdmmRound>,
+}
+
+impl AdmmState {
+    /// Save to `dir/admm_state.safetensors` (Z as `z.NAME`, U as `u.NAME`; rho and rounds in the metadata).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut all = NamedTensors::new();
+        for (prefix, map) in [("z", &self.z), ("u", &self.u)] {
+            all.extend(map.iter().map(|(n, t)| (format!("{prefix}.{n}"), t.clone())));
+        }
+        let meta =
+            [("rho", self.rho.to_string()), ("rounds", serde_json::to_string(&self.rounds).expect("serialises"))];
+        save_tensors(&all, &meta, &dir.join("admm_state.safetensors"))
+    }
+
+    /// Load what [`AdmmState::save`] wrote.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join("admm_state.safetensors");
+        let bytes = std::fs::read(&path).map_err(|e| GohspError::Internal(format!("{}: {e}", path.display())))?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| GohspError::Internal(format!("{}: {e}", path.display())))?;
+        let meta = meta.metadata().clone().unwrap_or_default();
+        let rho = meta.get("rho").and_then(|r| r.parse().ok()).unwrap_or(0.0);
+        let rounds = meta.get("rounds").and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+        let tensors = read_checkpoint(&path)?.tensors;
+        let pick = |prefix: &str| {
+            tensors.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone()))).collect()
+        };
+        Ok(Self { z: pick("z."), u: pick("u."), rho, rounds })
+    }
+}

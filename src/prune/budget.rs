@@ -1,0 +1,263 @@
+//! The budget solver: how many heads and MLP neurons to remove so that a fraction `sparsity` of the dense model's
+//! total parameters goes (DESIGN.md sections 3 and 4).
+
+use crate::model::cost::param_count;
+use crate::model::shape::VitShape;
+use crate::prune::groups::{attention_prunable_params, mlp_prunable_params, neuron_params};
+use crate::spec::types::HeadShare;
+use serde::{Deserialize, Serialize};
+
+/// What to remove: a sparsity, its split between heads and neurons, and the groups every block keeps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BudgetRequest {
+    /// Fraction of the total parameters (embeddings, norms and classifier included) to remove.
+    pub sparsity: f64,
+    /// How the removed parameters split between heads and neurons.
+    pub head_share: HeadShare,
+    /// Heads every block keeps at least (a block with fewer keeps all of them).
+    pub min_heads: usize,
+    /// MLP neurons every block keeps at least.
+    pub min_neurons: usize,
+}
+
+/// The solved budget: group counts to remove, and the sparsity they achieve.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Heads to remove, across all blocks.
+    pub heads_removed: usize,
+    /// MLP neurons to remove, across all blocks.
+    pub neurons_removed: usize,
+    /// Parameters the removed groups own: heads_removed * head_params + neurons_removed * neuron_params.
+    pub removed_params: u64,
+    /// Parameters of one head (the mean over the shape's heads; exact when all blocks share head_dim).
+    pub head_params: u64,
+    /// Parameters of one MLP neuron.
+    pub neuron_params: u64,
+    /// The requested sparsity.
+    pub target_sparsity: f64,
+    /// removed_params / total params.
+    pub achieved_sparsity: f64,
+}
+
+/// The requested sparsity is above what removing every group allowed by the minimums gives.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "sparsity {target} cannot be reached: the largest reachable sparsity with min_heads={min_heads} and \
+     min_neurons={min_neurons} is {}",
+    floor_3(*max_reachable)
+)]
+pub struct Unreachable {
+    /// The requested sparsity.
+    pub target: f64,
+    /// The largest sparsity the minimums allow.
+    pub max_reachable: f64,
+    /// The request's min_heads.
+    pub min_heads: usize,
+    /// The request's min_neurons.
+    pub min_neurons: usize,
+}
+
+/// `x` rounded down to three decimals, so that the value shown is itself reachable.
+fn floor_3(x: f64) -> f64 {
+    (x * 1000.0).floor() / 1000.0
+}
+
+/// How many groups of each kind the minimums let go, and what one of each owns.
+struct Capacity {
+    heads: usize,
+    neurons: usize,
+    head_params: u64,
+    neuron_params: u64,
+}
+
+impl Capacity {
+    fn of(shape: &VitShape, req: &BudgetRequest) -> Self {
+        let total_heads: usize = shape.blocks.iter().map(|b| b.heads).sum();
+        let head_params = match total_heads {
+            0 => 0,
+            n => (attention_prunable_params(shape) as f64 / n as f64).round() as u64,
+        };
+        Self {
+            heads: shape.blocks.iter().map(|b| b.heads.saturating_sub(req.min_heads)).sum(),
+            neurons: shape.blocks.iter().map(|b| b.mlp.saturating_sub(req.min_neurons)).sum(),
+            head_params,
+            neuron_params: neuron_params(shape.dim),
+        }
+    }
+
+    fn removed(&self, heads: usize, neurons: usize) -> u64 {
+        heads as u64 * self.head_params + neurons as u64 * self.neuron_params
+    }
+}
+
+/// `amount / unit` rounded to the nearest count in [0, max]; also says whether `max` cut it short.
+fn round_count(amount: f64, unit: u64, max: usize) -> (usize, bool) {
+    if unit == 0 {
+        return (0, amount > 0.0);
+    }
+    let count = (amount / unit as f64).round().max(0.0);
+    if count > max as f64 { (max, true) } else { (count as usize, false) }
+}
+
+/// The parameters the head part of the budget should remove, out of `target`.
+fn head_part(shape: &VitShape, share: HeadShare, target: f64) -> f64 {
+    match share {
+        HeadShare::Fraction(f) if f.is_nan() => 0.0,
+        HeadShare::Fraction(f) => f.clamp(0.0, 1.0) * target,
+        HeadShare::Auto => {
+            let attention = attention_prunable_params(shape) as f64;
+            let prunable = attention + mlp_prunable_params(shape) as f64;
+            target * ratio(attention, prunable)
+        }
+    }
+}
+
+/// `part / whole`, or 0 for an empty whole.
+fn ratio(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { 0.0 }
+}
+
+/// Heads from the head part, neurons for the rest of `target`; neurons' shortfall moves back to heads.
+fn split_counts(capacity: &Capacity, target: f64, head_part: f64) -> (usize, usize) {
+    let (heads, _) = round_count(head_part, capacity.head_params, capacity.heads);
+    let rest = target - capacity.removed(heads, 0) as f64;
+    let (neurons, short) = round_count(rest, capacity.neuron_params, capacity.neurons);
+    if !short {
+        return (heads, neurons);
+    }
+    let rest = target - capacity.removed(0, neurons) as f64;
+    let (more_heads, _) = round_count(rest, capacity.head_params, capacity.heads);
+    (heads.max(more_heads), neurons)
+}
+
+/// Solve for the head and neuron counts that remove `req.sparsity` of `shape`'s parameters.
+///
+/// Heads take round(head part / head params); neurons fill the rest of the target; when either kind cannot take
+/// its share under the minimums, the excess moves to the other. A negative sparsity removes nothing.
+pub fn solve_budget(shape: &VitShape, req: &BudgetRequest) -> Result<Budget, Unreachable> {
+    let total = param_count(shape) as f64;
+    let capacity = Capacity::of(shape, req);
+    let max_reachable = ratio(capacity.removed(capacity.heads, capacity.neurons) as f64, total);
+    if req.sparsity.is_nan() || req.sparsity > max_reachable {
+        let (target, min_heads, min_neurons) = (req.sparsity, req.min_heads, req.min_neurons);
+        return Err(Unreachable { target, max_reachable, min_heads, min_neurons });
+    }
+    let target = req.sparsity.max(0.0) * total;
+    let head_part = head_part(shape, req.head_share, target);
+    let (heads, neurons) = split_counts(&capacity, target, head_part);
+    let removed_params = capacity.removed(heads, neurons);
+    Ok(Budget {
+        heads_removed: heads,
+        neurons_removed: neurons,
+        removed_params,
+        head_params: capacity.head_params,
+        neuron_params: capacity.neuron_params,
+        target_sparsity: req.sparsity,
+        achieved_sparsity: ratio(removed_params as f64, total),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::shape::BlockShape;
+    use proptest::prelude::*;
+
+    fn deit(dim: usize, heads: usize) -> VitShape {
+        VitShape::uniform(224, 16, 3, 1000, dim, 12, heads, 4.0)
+    }
+
+    fn request(sparsity: f64, head_share: HeadShare) -> BudgetRequest {
+        let (min_heads, min_neurons) = (1, 1);
+        BudgetRequest { sparsity, head_share, min_heads, min_neurons }
+    }
+
+    #[test]
+    fn deit_budgets_land_within_half_a_point() {
+        for shape in [deit(192, 3), deit(384, 6)] {
+            for sparsity in [0.3, 0.35, 0.4, 0.5] {
+                let budget = solve_budget(&shape, &request(sparsity, HeadShare::Auto)).unwrap();
+                assert!((budget.achieved_sparsity - sparsity).abs() < 0.005, "{budget:?}");
+                assert!(budget.heads_removed > 0 && budget.neurons_removed > 0, "{budget:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn auto_removes_the_same_fraction_of_attention_and_mlp() {
+        let shape = deit(384, 6);
+        let budget = solve_budget(&shape, &request(0.35, HeadShare::Auto)).unwrap();
+        let head_fraction = budget.heads_removed as f64 / 72.0;
+        let neuron_fraction = budget.neurons_removed as f64 / (12.0 * 1536.0);
+        // Heads round to whole heads (0.5/72); neurons absorb that rounding (half a head, 49,248 of 14.2M MLP params).
+        let slack = 0.5 / 72.0 + 49_248.0 / (12.0 * 1536.0 * 769.0);
+        assert!((head_fraction - neuron_fraction).abs() < slack, "{head_fraction} vs {neuron_fraction}");
+    }
+
+    #[test]
+    fn zero_head_share_removes_no_head() {
+        let budget = solve_budget(&deit(192, 3), &request(0.4, HeadShare::Fraction(0.0))).unwrap();
+        assert_eq!(budget.heads_removed, 0);
+        assert!((budget.achieved_sparsity - 0.4).abs() < 0.001);
+    }
+
+    #[test]
+    fn a_head_share_above_capacity_moves_to_neurons() {
+        // 0.5 of DeiT-Tiny from heads alone would need more heads than the 24 that min_heads=1 lets go.
+        let budget = solve_budget(&deit(192, 3), &request(0.5, HeadShare::Fraction(1.0))).unwrap();
+        assert_eq!(budget.heads_removed, 24);
+        assert!((budget.achieved_sparsity - 0.5).abs() < 0.001);
+    }
+
+    #[test]
+    fn unreachable_target_names_the_maximum() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 48, 2, 3, 2.0);
+        let err = solve_budget(&shape, &request(0.94, HeadShare::Auto)).unwrap_err();
+        // 4 heads of 4*48*16 + 48 and 190 neurons of 97 of 41,770 params.
+        let max = (4.0 * 3120.0 + 190.0 * 97.0) / 41_770.0;
+        assert!((err.max_reachable - max).abs() < 1e-12);
+        let text = err.to_string();
+        let expected = format!("min_heads=1 and min_neurons=1 is {}", floor_3(max));
+        assert!(text.starts_with("sparsity 0.94 cannot be reached") && text.ends_with(&expected), "{text}");
+    }
+
+    fn arb_shape() -> impl Strategy<Value = VitShape> {
+        let blocks = prop::collection::vec((0usize..6, 0usize..40), 1..6);
+        (4usize..40, 1usize..9, blocks).prop_map(|(dim, head_dim, blocks)| {
+            let mut shape = VitShape::uniform(8, 4, 1, 3, dim, 0, 1, 1.0);
+            let block = |(heads, mlp)| BlockShape { heads, head_dim, mlp };
+            shape.blocks = blocks.into_iter().map(block).collect();
+            shape
+        })
+    }
+
+    fn arb_share() -> impl Strategy<Value = HeadShare> {
+        prop_oneof![Just(HeadShare::Auto), (0.0f64..=1.0).prop_map(HeadShare::Fraction)]
+    }
+
+    proptest! {
+        #[test]
+        fn counts_imply_the_removed_params_and_respect_minimums(
+            shape in arb_shape(), sparsity in 0.0f64..0.95, head_share in arb_share(),
+            min_heads in 0usize..3, min_neurons in 0usize..5,
+        ) {
+            let req = BudgetRequest { sparsity, head_share, min_heads, min_neurons };
+            match solve_budget(&shape, &req) {
+                Ok(b) => {
+                    let max_heads: usize = shape.blocks.iter().map(|x| x.heads.saturating_sub(min_heads)).sum();
+                    let max_neurons: usize = shape.blocks.iter().map(|x| x.mlp.saturating_sub(min_neurons)).sum();
+                    prop_assert!(b.heads_removed <= max_heads && b.neurons_removed <= max_neurons);
+                    let implied = b.heads_removed as u64 * b.head_params + b.neurons_removed as u64 * b.neuron_params;
+                    prop_assert_eq!(b.removed_params, implied);
+                    let head_dim = shape.blocks[0].head_dim as u64;
+                    let any_head = shape.blocks.iter().any(|x| x.heads > 0);
+                    prop_assert_eq!(b.head_params, if any_head { 4 * shape.dim as u64 * head_dim + 3 * head_dim } else { 0 });
+                    let total = param_count(&shape) as f64;
+                    let slack = b.head_params.max(b.neuron_params) as f64 / 2.0 + 1e-6;
+                    prop_assert!((b.removed_params as f64 - sparsity * total).abs() <= slack);
+                }
+                Err(e) => prop_assert!(e.max_reachable < sparsity),
+            }
+        }
+    }
+}

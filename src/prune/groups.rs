@@ -1,0 +1,132 @@
+//! Structured groups (DESIGN.md section 3): a head or an MLP neuron of one block, and the parameters each one owns.
+
+use crate::model::shape::VitShape;
+use serde::{Deserialize, Serialize};
+
+/// What kind of structure a group is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// An attention head: its rows of W_q, W_k, W_v (and biases) and its columns of W_proj.
+    Head,
+    /// An MLP neuron: its row of fc1 (and bias) and its column of fc2.
+    Neuron,
+}
+
+/// One prunable group: the `index`-th head or neuron of block `block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StructuredGroup {
+    /// Head or neuron.
+    pub kind: GroupKind,
+    /// Block index, from 0.
+    pub block: usize,
+    /// Head or neuron index inside the block, from 0.
+    pub index: usize,
+}
+
+/// Parameters of one head of size `head_dim` in a model of width `dim`: 4*D*d_h + 3*d_h.
+pub fn head_params(dim: usize, head_dim: usize) -> u64 {
+    let (d, h) = (dim as u64, head_dim as u64);
+    4 * d * h + 3 * h
+}
+
+/// Parameters of one MLP neuron in a model of width `dim`: 2*D + 1.
+pub fn neuron_params(dim: usize) -> u64 {
+    2 * dim as u64 + 1
+}
+
+impl StructuredGroup {
+    /// Parameters this group owns in `shape` (removing it removes exactly these).
+    pub fn params(&self, shape: &VitShape) -> u64 {
+        match self.kind {
+            GroupKind::Head => head_params(shape.dim, shape.blocks[self.block].head_dim),
+            GroupKind::Neuron => neuron_params(shape.dim),
+        }
+    }
+}
+
+/// Head count of every block.
+pub fn heads_per_block(shape: &VitShape) -> Vec<usize> {
+    shape.blocks.iter().map(|b| b.heads).collect()
+}
+
+/// MLP width of every block.
+pub fn neurons_per_block(shape: &VitShape) -> Vec<usize> {
+    shape.blocks.iter().map(|b| b.mlp).collect()
+}
+
+/// Every group of `kind` in `shape`, ordered by (block, index).
+pub fn groups_of_kind(shape: &VitShape, kind: GroupKind) -> Vec<StructuredGroup> {
+    let counts = match kind {
+        GroupKind::Head => heads_per_block(shape),
+        GroupKind::Neuron => neurons_per_block(shape),
+    };
+    let per_block = counts.into_iter().enumerate();
+    per_block.flat_map(|(block, n)| (0..n).map(move |index| StructuredGroup { kind, block, index })).collect()
+}
+
+/// Every group of `shape`: all heads first, then all neurons, each ordered by (block, index).
+pub fn all_groups(shape: &VitShape) -> Vec<StructuredGroup> {
+    let mut groups = groups_of_kind(shape, GroupKind::Head);
+    groups.extend(groups_of_kind(shape, GroupKind::Neuron));
+    groups
+}
+
+/// Parameters owned by all heads of `shape` (the attention's prunable part; proj's bias is not in it).
+pub fn attention_prunable_params(shape: &VitShape) -> u64 {
+    let per_block = shape.blocks.iter().map(|b| b.heads as u64 * head_params(shape.dim, b.head_dim));
+    per_block.sum()
+}
+
+/// Parameters owned by all MLP neurons of `shape` (the MLP's prunable part; fc2's bias is not in it).
+pub fn mlp_prunable_params(shape: &VitShape) -> u64 {
+    shape.blocks.iter().map(|b| b.mlp as u64).sum::<u64>() * neuron_params(shape.dim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::cost::param_count;
+    use crate::model::shape::BlockShape;
+
+    fn deit_tiny() -> VitShape {
+        VitShape::uniform(224, 16, 3, 1000, 192, 12, 3, 4.0)
+    }
+
+    #[test]
+    fn group_sizes_follow_the_definitions() {
+        assert_eq!(head_params(192, 64), 4 * 192 * 64 + 3 * 64);
+        assert_eq!(neuron_params(192), 385);
+        let group = StructuredGroup { kind: GroupKind::Head, block: 3, index: 1 };
+        assert_eq!(group.params(&deit_tiny()), 49_344);
+    }
+
+    #[test]
+    fn enumeration_covers_every_group_in_order() {
+        let shape = deit_tiny();
+        let groups = all_groups(&shape);
+        assert_eq!(groups.len(), 12 * 3 + 12 * 768);
+        assert_eq!(groups[0], StructuredGroup { kind: GroupKind::Head, block: 0, index: 0 });
+        assert_eq!(groups[36], StructuredGroup { kind: GroupKind::Neuron, block: 0, index: 0 });
+        assert_eq!(groups.last().map(|g| (g.block, g.index)), Some((11, 767)));
+    }
+
+    #[test]
+    fn prunable_totals_sum_the_groups() {
+        let shape = deit_tiny();
+        let summed: u64 = all_groups(&shape).iter().map(|g| g.params(&shape)).sum();
+        assert_eq!(attention_prunable_params(&shape), 36 * 49_344);
+        assert_eq!(mlp_prunable_params(&shape), 12 * 768 * 385);
+        assert_eq!(summed, attention_prunable_params(&shape) + mlp_prunable_params(&shape));
+    }
+
+    #[test]
+    fn removing_groups_shrinks_the_model_by_their_params() {
+        let dense = deit_tiny();
+        let mut pruned = dense.clone();
+        pruned.blocks[2] = BlockShape { heads: 1, head_dim: 64, mlp: 700 };
+        pruned.blocks[5].heads = 0;
+        let removed = 2 * head_params(192, 64) + 68 * neuron_params(192) + 3 * head_params(192, 64);
+        assert_eq!(param_count(&dense) - param_count(&pruned), removed);
+    }
+}

@@ -1,0 +1,176 @@
+//! The head graph of DESIGN.md section 4 (rank, steps 3-4): heads as nodes, similarity-weighted edges between adjacent
+//! blocks, and head scores as the stationary distribution of its random walk (PageRank).
+
+use crate::error::{GohspError, Result};
+use crate::prune::pagerank::{NotConverged, pagerank};
+use crate::spec::types::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde::{Deserialize, Serialize};
+
+/// One edge of the head graph, heads named (block, head), for graph.json and its plot.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphEdge {
+    /// Source head (block, head).
+    pub from: (usize, usize),
+    /// Target head (block, head).
+    pub to: (usize, usize),
+    /// Clipped similarity of the two heads.
+    pub weight: f64,
+}
+
+/// The weighted digraph of the heads of every block.
+#[derive(Clone, Debug)]
+pub struct HeadGraph {
+    heads_per_block: Vec<usize>,
+    graph: DiGraph<(usize, usize), f64>,
+}
+
+/// Checks that `sims` has one H_l x H_{l+1} matrix per pair of adjacent blocks.
+fn check_similarity_shapes(heads_per_block: &[usize], sims: &[Vec<Vec<f64>>]) -> Result<()> {
+    let pairs = heads_per_block.len().saturating_sub(1);
+    if sims.len() != pairs {
+        return Err(GohspError::Internal(format!(
+            "head graph: {} similarity matrices for {pairs} block pairs",
+            sims.len()
+        )));
+    }
+    for (l, matrix) in sims.iter().enumerate() {
+        let (rows, cols) = (heads_per_block[l], heads_per_block[l + 1]);
+        if matrix.len() != rows || matrix.iter().any(|row| row.len() != cols) {
+            return Err(GohspError::Internal(format!("head graph: similarity matrix {l} is not {rows} x {cols}")));
+        }
+    }
+    Ok(())
+}
+
+impl HeadGraph {
+    /// Build the graph from `sims[l][i][j]`, the similarity of head i of block l and head j of block l+1.
+    /// Negative (and NaN) similarities are clipped to 0 and zero-weight edges left out. `Backward` edges run from
+    /// block l+1 to block l, `Forward` from l to l+1, `Both` both ways. Mismatched matrix shapes are an internal error.
+    pub fn from_similarities(heads_per_block: &[usize], sims: &[Vec<Vec<f64>>], direction: Direction) -> Result<Self> {
+        check_similarity_shapes(heads_per_block, sims)?;
+        let mut graph = DiGraph::new();
+        let nodes: Vec<Vec<NodeIndex>> = heads_per_block
+            .iter()
+            .enumerate()
+            .map(|(l, &h)| (0..h).map(|i| graph.add_node((l, i))).collect())
+            .collect();
+        for (l, matrix) in sims.iter().enumerate() {
+            for (i, row) in matrix.iter().enumerate() {
+                for (j, &sim) in row.iter().enumerate() {
+                    if sim.is_nan() || sim <= 0.0 {
+                        continue;
+                    }
+                    let (early, late) = (nodes[l][i], nodes[l + 1][j]);
+                    if matches!(direction, Direction::Backward | Direction::Both) {
+                        graph.add_edge(late, early, sim);
+                    }
+                    if matches!(direction, Direction::Forward | Direction::Both) {
+                        graph.add_edge(early, late, sim);
+                    }
+                }
+            }
+        }
+        Ok(Self { heads_per_block: heads_per_block.to_vec(), graph })
+    }
+
+    /// Head count of every block.
+    pub fn heads_per_block(&self) -> &[usize] {
+        &self.heads_per_block
+    }
+
+    /// Raw scores, one Vec per block (L x H_l): the PageRank of each head, summing to 1 over all heads.
+    pub fn scores(&self, damping: f64, tol: f64, max_iter: usize) -> Result<Vec<Vec<f64>>, NotConverged> {
+        let flat = pagerank(&self.graph, damping, tol, max_iter)?;
+        let mut rest = flat.as_slice();
+        let per_block = self.heads_per_block.iter().map(|&h| {
+            let (block, tail) = rest.split_at(h);
+            rest = tail;
+            block.to_vec()
+        });
+        Ok(per_block.collect())
+    }
+
+    /// Every edge, in insertion order.
+    pub fn edges(&self) -> Vec<GraphEdge> {
+        let edge = |e: petgraph::graph::EdgeReference<f64>| GraphEdge {
+            from: self.graph[e.source()],
+            to: self.graph[e.target()],
+            weight: *e.weight(),
+        };
+        self.graph.edge_references().map(edge).collect()
+    }
+}
+
+/// Each block's scores divided by the block's mean (`rank.normalize: per_block`); an all-zero block stays zero.
+pub fn normalize_per_block(scores: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let normalize = |block: &Vec<f64>| {
+        let mean = block.iter().sum::<f64>() / block.len().max(1) as f64;
+        block.iter().map(|s| if mean == 0.0 { 0.0 } else { s / mean }).collect()
+    };
+    scores.iter().map(normalize).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 3 blocks of 2 heads, every adjacent pair equally similar except one weaker head in the last block.
+    fn layered(direction: Direction) -> HeadGraph {
+        let sims = vec![vec![vec![0.9, 0.9], vec![0.9, 0.9]], vec![vec![0.9, 0.2], vec![0.9, -0.4]]];
+        HeadGraph::from_similarities(&[2, 2, 2], &sims, direction).unwrap()
+    }
+
+    fn block_means(scores: &[Vec<f64>]) -> Vec<f64> {
+        scores.iter().map(|b| b.iter().sum::<f64>() / b.len() as f64).collect()
+    }
+
+    #[test]
+    fn backward_edges_favour_early_blocks() {
+        // Depth bias: with edges pointing towards the input, mass piles up in block 0 whatever the similarities say.
+        let scores = layered(Direction::Backward).scores(0.85, 1e-10, 1000).unwrap();
+        let means = block_means(&scores);
+        assert!(means[0] > means[1] && means[1] > means[2], "{means:?}");
+        let forward = block_means(&layered(Direction::Forward).scores(0.85, 1e-10, 1000).unwrap());
+        assert!(forward[2] > forward[0], "{forward:?}");
+    }
+
+    #[test]
+    fn negatives_are_clipped_and_zero_edges_left_out() {
+        let graph = layered(Direction::Backward);
+        let edges = graph.edges();
+        assert_eq!(edges.len(), 7);
+        assert!(edges.iter().all(|e| e.weight > 0.0 && e.from.0 == e.to.0 + 1));
+        assert!(!edges.iter().any(|e| e.from == (2, 1) && e.to == (1, 1)));
+        assert_eq!(layered(Direction::Both).edges().len(), 14);
+    }
+
+    #[test]
+    fn both_differs_from_backward() {
+        let backward = layered(Direction::Backward).scores(0.85, 1e-10, 1000).unwrap();
+        let both = layered(Direction::Both).scores(0.85, 1e-10, 1000).unwrap();
+        let gap: f64 = backward.iter().flatten().zip(both.iter().flatten()).map(|(a, b)| (a - b).abs()).sum();
+        assert!(gap > 1e-3, "{backward:?} vs {both:?}");
+        assert!((both.iter().flatten().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn per_block_normalisation_gives_every_block_mean_one() {
+        let scores = layered(Direction::Backward).scores(0.85, 1e-10, 1000).unwrap();
+        let normalised = normalize_per_block(&scores);
+        assert!(block_means(&normalised).iter().all(|m| (m - 1.0).abs() < 1e-12));
+        assert_eq!(normalize_per_block(&[vec![0.0, 0.0], vec![]]), vec![vec![0.0, 0.0], vec![]]);
+    }
+
+    #[test]
+    fn mismatched_similarities_are_an_error() {
+        let sims = vec![vec![vec![0.5, 0.5]]];
+        assert!(HeadGraph::from_similarities(&[2, 2], &sims, Direction::Backward).is_err());
+        let empty_block =
+            HeadGraph::from_similarities(&[2, 0, 1], &[vec![vec![], vec![]], vec![]], Direction::Both).unwrap();
+        let scores = empty_block.scores(0.85, 1e-10, 100).unwrap();
+        assert_eq!(scores.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 0, 1]);
+        assert!(scores.iter().flatten().all(|s| (s - 1.0 / 3.0).abs() < 1e-12), "{scores:?}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Structured pruning: groups and budgets, head ranking on a graph, ADMM, hard slicing and the baselines.
+
+pub mod admm;
+pub mod admm_penalty;
+pub mod admm_state;
+pub mod baselines;
+pub mod budget;
+pub mod calibrate;
+pub mod groups;
+pub mod hard;
+pub mod head_graph;
+pub mod mask;
+pub mod norms;
+pub mod pagerank;
+pub mod rank;
+pub mod select;
+pub mod taylor;

@@ -1,0 +1,96 @@
+//! Reductions over structured groups read from timm-layout tensors: L2 norms (magnitude, ADMM's projection) and sums (Taylor).
+
+use crate::model::host::NamedTensors;
+use crate::model::shape::VitShape;
+
+/// The values of head h of block l: its q, k, v rows (weights and biases) and its proj columns.
+pub fn head_values(shape: &VitShape, tensors: &NamedTensors, l: usize, h: usize) -> Vec<f32> {
+    let b = shape.blocks[l];
+    let (dh, a, d) = (b.head_dim, b.attn_dim(), shape.dim);
+    let qkv = &tensors[&format!("blocks.{l}.attn.qkv.weight")].data;
+    let qkv_bias = &tensors[&format!("blocks.{l}.attn.qkv.bias")].data;
+    let proj = &tensors[&format!("blocks.{l}.attn.proj.weight")].data;
+    let mut out = Vec::with_capacity(4 * d * dh + 3 * dh);
+    for row in (0..3).flat_map(|s| (0..dh).map(move |j| s * a + h * dh + j)) {
+        out.extend_from_slice(&qkv[row * d..(row + 1) * d]);
+        out.push(qkv_bias[row]);
+    }
+    for r in 0..d {
+        out.extend_from_slice(&proj[r * a + h * dh..r * a + (h + 1) * dh]);
+    }
+    out
+}
+
+/// The values of MLP neuron j of block l: fc1's row j, its bias, and fc2's column j.
+pub fn neuron_values(shape: &VitShape, tensors: &NamedTensors, l: usize, j: usize) -> Vec<f32> {
+    let (d, m) = (shape.dim, shape.blocks[l].mlp);
+    let fc1 = &tensors[&format!("blocks.{l}.mlp.fc1.weight")].data;
+    let fc2 = &tensors[&format!("blocks.{l}.mlp.fc2.weight")].data;
+    let mut out = fc1[j * d..(j + 1) * d].to_vec();
+    out.push(tensors[&format!("blocks.{l}.mlp.fc1.bias")].data[j]);
+    out.extend((0..d).map(|r| fc2[r * m + j]));
+    out
+}
+
+fn per_head(shape: &VitShape, tensors: &NamedTensors, reduce: fn(&[f32]) -> f64) -> Vec<Vec<f64>> {
+    (0..shape.blocks.len())
+        .map(|l| (0..shape.blocks[l].heads).map(|h| reduce(&head_values(shape, tensors, l, h))).collect())
+        .collect()
+}
+
+fn per_neuron(shape: &VitShape, tensors: &NamedTensors, reduce: fn(&[f32]) -> f64) -> Vec<Vec<f64>> {
+    (0..shape.blocks.len())
+        .map(|l| (0..shape.blocks[l].mlp).map(|j| reduce(&neuron_values(shape, tensors, l, j))).collect())
+        .collect()
+}
+
+fn l2(values: &[f32]) -> f64 {
+    values.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+fn abs_sum(values: &[f32]) -> f64 {
+    values.iter().map(|v| *v as f64).sum::<f64>().abs()
+}
+
+/// L2 norm of every head group, per block.
+pub fn head_norms(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
+    per_head(shape, tensors, l2)
+}
+
+/// L2 norm of every neuron group, per block.
+pub fn neuron_norms(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
+    per_neuron(shape, tensors, l2)
+}
+
+/// |sum| of every head group's values (Taylor scores when the tensors hold g * w).
+pub fn head_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
+    per_head(shape, tensors, abs_sum)
+}
+
+/// |sum| of every neuron group's values.
+pub fn neuron_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
+    per_neuron(shape, tensors, abs_sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::host::HostTensor;
+    use crate::prune::groups::{head_params, neuron_params};
+
+    #[test]
+    fn group_values_have_the_group_param_counts_and_find_the_right_entries() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 8, 1, 2, 2.0);
+        let mut tensors = crate::model::init::init_tensors(&shape, 1);
+        assert_eq!(head_values(&shape, &tensors, 0, 1).len() as u64, head_params(8, 4));
+        assert_eq!(neuron_values(&shape, &tensors, 0, 3).len() as u64, neuron_params(8));
+        // Mark head 1's first q row (row 4 of qkv) and neuron 3's fc2 column; only those groups see them.
+        tensors.get_mut("blocks.0.attn.qkv.weight").unwrap().data[4 * 8] = 100.0;
+        let fc2: &mut HostTensor = tensors.get_mut("blocks.0.mlp.fc2.weight").unwrap();
+        fc2.data[2 * 16 + 3] = 50.0;
+        let heads = head_norms(&shape, &tensors);
+        assert!(heads[0][1] >= 100.0 && heads[0][0] < 1.0);
+        let neurons = neuron_norms(&shape, &tensors);
+        assert!(neurons[0][3] >= 50.0 && neurons[0].iter().enumerate().all(|(j, &n)| j == 3 || n < 1.0));
+    }
+}

@@ -1,0 +1,129 @@
+//! Per-block structure of the dense and pruned models: heads kept and MLP width per block, as grouped bars.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{GohspError, Result};
+use crate::model::shape::BlockShape;
+use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, series_color, write_figure};
+
+/// The structure plot's data: one (label, blocks) entry per model, dense first.
+struct StructureFigure {
+    models: Vec<(String, Vec<BlockShape>)>,
+}
+
+/// Plot heads per block (top panel) and MLP width per block (bottom panel) for `dense` and each pruned model.
+///
+/// Every pruned model must have as many blocks as the dense one.
+pub fn plot_structure(
+    dense: &[BlockShape],
+    pruned: &[(String, Vec<BlockShape>)],
+    out_stem: &Path,
+    formats: &[String],
+) -> Result<Vec<PathBuf>> {
+    if dense.is_empty() {
+        return Err(GohspError::usage("the structure plot got a dense model with no blocks", "pass the dense shape"));
+    }
+    if let Some((label, blocks)) = pruned.iter().find(|(_, blocks)| blocks.len() != dense.len()) {
+        return Err(GohspError::usage(
+            format!("structure plot: `{label}` has {} blocks but the dense model has {}", blocks.len(), dense.len()),
+            "compare pruned models with the dense model they came from",
+        ));
+    }
+    let mut models = vec![("dense".to_string(), dense.to_vec())];
+    models.extend(pruned.iter().cloned());
+    write_figure(&StructureFigure { models }, out_stem, formats)
+}
+
+impl StructureFigure {
+    /// Draw one panel of grouped bars: `value` of each block, one bar per model.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        title: &str,
+        y_desc: &str,
+        value: fn(&BlockShape) -> usize,
+    ) -> DrawResult<DB> {
+        let depth = self.models[0].1.len();
+        let y_max = self.models.iter().flat_map(|(_, b)| b.iter().map(value)).max().unwrap_or(1).max(1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FONT, TITLE_SIZE - 4))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5..depth as f64 - 0.5, 0.0..y_max as f64 * 1.35)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(depth)
+            .x_label_formatter(&|x| format!("{}", x.round() as i64))
+            .y_label_formatter(&|y| if y.fract() == 0.0 { format!("{y:.0}") } else { String::new() })
+            .x_desc("block")
+            .y_desc(y_desc)
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, LABEL_SIZE))
+            .draw()?;
+        let width = 0.8 / self.models.len() as f64;
+        for (k, (label, blocks)) in self.models.iter().enumerate() {
+            let color = if k == 0 { RGBColor(160, 160, 160) } else { series_color(k - 1) };
+            let left = |l: usize| l as f64 - 0.4 + k as f64 * width;
+            let bars = blocks.iter().enumerate().map(|(l, block)| {
+                Rectangle::new([(left(l), 0.0), (left(l) + width * 0.9, value(block) as f64)], color.filled())
+            });
+            chart
+                .draw_series(bars)?
+                .label(label.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+    }
+}
+
+impl Figure for StructureFigure {
+    fn size(&self) -> (u32, u32) {
+        (900, 760)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let panels = area.split_evenly((2, 1));
+        self.draw_panel(&panels[0], "Attention heads kept per block", "heads", |b| b.heads)?;
+        self.draw_panel(&panels[1], "MLP width per block", "MLP width", |b| b.mlp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::plot_style::test_support::{assert_svg_and_png, both_formats};
+
+    fn block(heads: usize, mlp: usize) -> BlockShape {
+        BlockShape { heads, head_dim: 16, mlp }
+    }
+
+    #[test]
+    fn writes_both_panels_for_dense_and_pruned() {
+        let dense = vec![block(4, 256); 6];
+        let pruned = vec![("gohsp".to_string(), [4, 4, 3, 1, 1, 1].iter().map(|&h| block(h, 100 + 20 * h)).collect())];
+        let dir = tempfile::tempdir().unwrap();
+        let paths = plot_structure(&dense, &pruned, &dir.path().join("structure"), &both_formats()).unwrap();
+        assert_svg_and_png(&paths);
+        let svg = std::fs::read_to_string(&paths[0]).unwrap();
+        assert!(svg.contains("Attention heads kept per block") && svg.contains("MLP width per block"));
+        assert!(svg.matches("<rect").count() >= 24, "expected 2 panels x 2 models x 6 blocks of bars");
+    }
+
+    #[test]
+    fn mismatched_depth_is_a_user_error_naming_the_model() {
+        let pruned = vec![("magnitude".to_string(), vec![block(2, 64); 5])];
+        let err = plot_structure(&[block(4, 256); 6], &pruned, Path::new("unused"), &both_formats()).unwrap_err();
+        assert!(err.is_user_error() && err.to_string().contains("magnitude"));
+    }
+}

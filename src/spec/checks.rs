@@ -1,0 +1,128 @@
+//! The kinds of value check a spec needs (at least N, within an interval, one of a list, an existing path), each
+//! recording a key problem when it fails.
+
+use super::keys::closest;
+use super::origin::KeyProblem;
+use std::path::Path;
+
+/// The problems found so far.
+#[derive(Debug, Default)]
+pub struct Checks {
+    /// Every failed check, in the order checked.
+    pub problems: Vec<KeyProblem>,
+}
+
+impl Checks {
+    /// Record a problem with `key`.
+    pub fn fail(&mut self, key: &str, message: String, hint: &str) {
+        self.problems.push(KeyProblem::new(key, message, hint));
+    }
+
+    /// `value` must be at least `min`.
+    pub fn at_least(&mut self, key: &str, value: usize, min: usize, hint: &str) {
+        if value < min {
+            self.fail(key, format!("must be at least {min}, got {value}"), hint);
+        }
+    }
+
+    /// `value` must lie in `interval`, written `[low, high)` with `(`/`)` for open ends and `inf` for no bound.
+    pub fn within(&mut self, key: &str, value: f64, interval: &str, hint: &str) {
+        if !interval_contains(interval, value) {
+            self.fail(key, format!("must be {}, got {value}", interval_text(interval)), hint);
+        }
+    }
+
+    /// `value` must be one of `valid`; the hint names the closest or lists them all.
+    pub fn one_of(&mut self, key: &str, value: &str, valid: &[&str], what: &str) {
+        if !valid.contains(&value) {
+            let listed = format!("valid {what}s: {}", valid.join(", "));
+            let hint = match closest(value, valid) {
+                Some(near) => format!("did you mean `{near}`? {listed}"),
+                None => listed,
+            };
+            self.fail(key, format!("unknown {what} `{value}`"), &hint);
+        }
+    }
+
+    /// `path`, when given, must be an existing directory (`directory`) or file.
+    pub fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str) {
+        let Some(path) = path else { return };
+        let exists = if directory { path.is_dir() } else { path.is_file() };
+        if !exists {
+            let kind = if directory { "directory" } else { "file" };
+            let message = format!("missing {what}: `{}` is not an existing {kind}", path.display());
+            self.fail(key, message, "relative paths are read from the current directory; check the path");
+        }
+    }
+}
+
+/// Whether `value` lies in the interval written as `[low, high)`, `(0, inf)` and so on (NaN lies nowhere).
+fn interval_contains(interval: &str, value: f64) -> bool {
+    let (low, high) = bounds(interval);
+    let above = if interval.starts_with('(') { value > low } else { value >= low };
+    let below = if interval.ends_with(')') { value < high } else { value <= high };
+    above && below
+}
+
+/// The bounds of an interval text; an unparsable bound is no bound.
+fn bounds(interval: &str) -> (f64, f64) {
+    let inner = interval.get(1..interval.len().saturating_sub(1)).unwrap_or("");
+    let (low, high) = inner.split_once(',').unwrap_or(("-inf", "inf"));
+    (low.trim().parse().unwrap_or(f64::NEG_INFINITY), high.trim().parse().unwrap_or(f64::INFINITY))
+}
+
+/// `> 0` for `(0, inf)`, `>= 0` for `[0, inf)`, else `in [low, high)`.
+fn interval_text(interval: &str) -> String {
+    let (low, high) = bounds(interval);
+    match (high.is_infinite(), interval.starts_with('(')) {
+        (true, true) => format!("> {low}"),
+        (true, false) => format!(">= {low}"),
+        (false, _) => format!("in {interval}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_respect_open_and_closed_ends() {
+        assert!(interval_contains("[0, 0.95)", 0.0));
+        assert!(!interval_contains("[0, 0.95)", 0.95));
+        assert!(!interval_contains("(0, 1)", 0.0));
+        assert!(interval_contains("[0, 1]", 1.0));
+        assert!(interval_contains("(0, inf)", 1e300));
+        assert!(!interval_contains("(0, inf)", f64::NAN));
+    }
+
+    #[test]
+    fn failed_checks_describe_the_bound_and_the_value() {
+        let mut checks = Checks::default();
+        checks.within("sparsity", 1.2, "[0, 0.95)", "h");
+        checks.within("finetune.lr", 0.0, "(0, inf)", "h");
+        checks.at_least("pretrain.epochs", 0, 1, "h");
+        checks.one_of("model.preset", "deit_tiy", &["deit_tiny", "vit_mnist"], "preset");
+        let messages: Vec<&str> = checks.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "must be in [0, 0.95), got 1.2",
+                "must be > 0, got 0",
+                "must be at least 1, got 0",
+                "unknown preset `deit_tiy`"
+            ]
+        );
+        assert_eq!(checks.problems[3].hint, "did you mean `deit_tiny`? valid presets: deit_tiny, vit_mnist");
+    }
+
+    #[test]
+    fn paths_must_exist_with_the_right_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut checks = Checks::default();
+        checks.existing("dataset.root", Some(dir.path()), true, "dataset root");
+        checks.existing("model.weights", Some(dir.path()), false, "weights file");
+        checks.existing("model.weights", None, false, "weights file");
+        assert_eq!(checks.problems.len(), 1);
+        assert!(checks.problems[0].message.starts_with("missing weights file"));
+    }
+}

@@ -1,0 +1,306 @@
+//! The typed experiment spec (DESIGN.md section 5): one grid point's fully resolved settings, every knob with its default.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One grid point of an experiment: every list axis already expanded to a single value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Spec {
+    /// Experiment name; results go under results/runs/NAME.
+    pub name: String,
+    /// Seed for initialisation, shuffling, calibration and random baselines.
+    pub seed: u64,
+    /// Compute device: `cpu` (burn flex) or `cuda` (needs the `cuda` cargo feature).
+    pub device: DeviceKind,
+    /// The dense model.
+    pub model: ModelSpec,
+    /// The data.
+    pub dataset: DatasetSpec,
+    /// Training of the dense model when `model.weights` is absent.
+    pub pretrain: TrainSpec,
+    /// Pruning method.
+    pub method: Method,
+    /// Fraction of the dense model's parameters to remove.
+    pub sparsity: f64,
+    /// Graph-based head ranking.
+    pub rank: RankSpec,
+    /// ADMM sparsification.
+    pub admm: AdmmSpec,
+    /// Fine-tuning of the pruned model.
+    pub finetune: FinetuneSpec,
+    /// Evaluation settings (not part of training keys).
+    pub evaluate: EvaluateSpec,
+    /// Report settings (not part of training keys).
+    pub report: ReportSpec,
+}
+
+/// Which burn backend runs the tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// burn's flex CPU backend.
+    #[default]
+    Cpu,
+    /// burn's CUDA backend (cargo feature `cuda`).
+    Cuda,
+}
+
+/// The dense model: a preset, optional explicit overrides, optional pretrained weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    /// `vit_mnist`, `deit_tiny`, `deit_small`, `vit_small`, `deit_base`.
+    pub preset: String,
+    /// A safetensors checkpoint (timm, Hugging Face or gohsp names); shapes come from the file.
+    pub weights: Option<PathBuf>,
+    /// Override: input side in pixels.
+    pub image_size: Option<usize>,
+    /// Override: patch side.
+    pub patch_size: Option<usize>,
+    /// Override: input channels.
+    pub in_chans: Option<usize>,
+    /// Override: classes (defaults to the dataset's).
+    pub num_classes: Option<usize>,
+    /// Override: embedding width.
+    pub dim: Option<usize>,
+    /// Override: number of blocks.
+    pub depth: Option<usize>,
+    /// Override: heads per block.
+    pub heads: Option<usize>,
+    /// Override: MLP width as a multiple of dim.
+    pub mlp_ratio: Option<f64>,
+}
+
+/// Which data, where, and how much of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetSpec {
+    /// `mnist5k` (embedded), `mnist`, `fashion_mnist`, `cifar10`, `cifar100`, `imagefolder`.
+    pub name: String,
+    /// Folder holding the files (required for cifar and imagefolder; searched for mnist and fashion_mnist).
+    pub root: Option<PathBuf>,
+    /// Use only the first N training samples.
+    pub limit: Option<usize>,
+    /// Use only the first N test samples.
+    pub test_limit: Option<usize>,
+    /// Random augmentation during training (shifts for MNIST-like, crop+flip for RGB).
+    pub augment: bool,
+}
+
+/// An optimisation recipe: AdamW with warm-up and cosine decay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSpec {
+    /// Number of epochs (at least 1).
+    pub epochs: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Batch size.
+    pub batch: usize,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Fraction of the steps spent warming up linearly from lr/25 (one-cycle style).
+    pub warmup_frac: f64,
+    /// Final learning rate of the cosine decay.
+    pub min_lr: f64,
+    /// Label smoothing of the cross-entropy.
+    pub label_smoothing: f64,
+    /// Global gradient-norm clip (none when absent).
+    pub grad_clip: Option<f64>,
+}
+
+/// Pruning methods: GOHSP, its ablation and the baselines (DESIGN.md section 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Graph-ranked heads, ADMM, hard prune, fine-tune.
+    #[default]
+    Gohsp,
+    /// GOHSP with heads chosen by weight norm instead of the graph.
+    GohspMagnitudeHeads,
+    /// One-shot global group L2 norm.
+    Magnitude,
+    /// Same ratio in every block, L2 within a block.
+    Uniform,
+    /// Seeded random groups under the same budget.
+    Random,
+    /// First-order |g * w| per group on calibration batches.
+    Taylor,
+}
+
+/// Settings of the graph-based head ranking.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RankSpec {
+    /// Training images used for the calibration pass.
+    pub calib_samples: usize,
+    /// Per-head signal: `attention` maps or head `output`s.
+    pub signal: Signal,
+    /// Similarity of two heads' signals.
+    pub similarity: Similarity,
+    /// Direction of the graph's edges.
+    pub direction: Direction,
+    /// Damping of the random walk.
+    pub damping: f64,
+    /// Convergence tolerance of the power iteration.
+    pub tol: f64,
+    /// Iteration limit of the power iteration.
+    pub max_iter: usize,
+    /// Score normalisation.
+    pub normalize: Normalize,
+    /// Heads kept at least in every block.
+    pub min_heads: usize,
+    /// Fraction of the removed parameters taken from heads; `auto` = same fraction of attention and MLP.
+    pub head_share: HeadShare,
+}
+
+/// The per-head signal the graph compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// softmax(q k^T * scale), T x T.
+    #[default]
+    Attention,
+    /// The head's output A V, T x d_h.
+    Output,
+}
+
+/// Similarity between two heads' signals (negatives clipped to 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Similarity {
+    /// Cosine similarity.
+    #[default]
+    Cosine,
+    /// Pearson correlation.
+    Pearson,
+}
+
+/// Which way edges run between adjacent blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From block l+1 to block l (importance flows back from the output).
+    #[default]
+    Backward,
+    /// From block l to block l+1.
+    Forward,
+    /// Both ways.
+    Both,
+}
+
+/// How raw stationary scores are normalised before ranking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// Raw stationary distribution.
+    #[default]
+    None,
+    /// Each score divided by its block's mean.
+    PerBlock,
+}
+
+/// How the removed parameters split between heads and MLP neurons.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeadShare {
+    /// A fixed fraction in [0, 1] of the removed parameters taken from heads.
+    Fraction(f64),
+    /// `auto`: the same fraction of attention and of MLP parameters.
+    #[default]
+    #[serde(with = "auto_tag")]
+    Auto,
+}
+
+mod auto_tag {
+    //! (De)serialises the unit variant `HeadShare::Auto` as the string `auto`.
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("auto")
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "auto" { Ok(()) } else { Err(serde::de::Error::custom("expected `auto` or a number in [0, 1]")) }
+    }
+}
+
+/// Settings of the ADMM sparsification.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdmmSpec {
+    /// Number of W/Z/U rounds.
+    pub rounds: usize,
+    /// Epochs of the W-step per round.
+    pub epochs_per_round: usize,
+    /// Initial penalty rho.
+    pub rho: f64,
+    /// Factor applied to rho after each round.
+    pub rho_growth: f64,
+    /// Upper bound of rho.
+    pub rho_max: f64,
+    /// Learning rate of the W-step.
+    pub lr: f64,
+    /// Batch size of the W-step.
+    pub batch: usize,
+    /// MLP neurons kept at least in every block.
+    pub min_neurons: usize,
+}
+
+/// Fine-tuning of the pruned model, optionally distilled from the dense one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FinetuneSpec {
+    /// Number of epochs (at least 1).
+    pub epochs: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Batch size.
+    pub batch: usize,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Fraction of steps warming up.
+    pub warmup_frac: f64,
+    /// Final learning rate.
+    pub min_lr: f64,
+    /// Label smoothing.
+    pub label_smoothing: f64,
+    /// Gradient-norm clip.
+    pub grad_clip: Option<f64>,
+    /// Knowledge distillation from the dense model; absent = plain cross-entropy.
+    pub distill: Option<DistillSpec>,
+}
+
+/// Distillation: loss = (1 - alpha) CE + alpha T^2 KL(teacher_T || student_T).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DistillSpec {
+    /// Weight of the distillation term in [0, 1].
+    pub alpha: f64,
+    /// Softmax temperature.
+    pub temperature: f64,
+}
+
+/// Evaluation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluateSpec {
+    /// Batch sizes at which latency is measured.
+    pub latency_batches: Vec<usize>,
+    /// Timed forward passes per batch size (the median is reported).
+    pub latency_runs: usize,
+    /// Untimed warm-up passes.
+    pub warmup: usize,
+    /// Batch size of the accuracy pass.
+    pub batch: usize,
+}
+
+/// Report settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSpec {
+    /// Table formats: `md`, `csv`, `tex`.
+    pub formats: Vec<String>,
+    /// Plot formats: `svg`, `png`.
+    pub plots: Vec<String>,
+}

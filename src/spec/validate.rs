@@ -1,0 +1,158 @@
+//! The value rules of a typed spec (DESIGN.md section 5): ranges, known names and existing paths, each broken rule a
+//! problem naming its dotted key.
+
+use super::checks::Checks;
+use super::origin::KeyProblem;
+use super::types::{
+    AdmmSpec, DatasetSpec, EvaluateSpec, FinetuneSpec, HeadShare, ModelSpec, RankSpec, ReportSpec, Spec, TrainSpec,
+};
+
+/// Model presets (kept equal to `model::presets::PRESETS`).
+pub const PRESETS: &[&str] = &["vit_mnist", "deit_tiny", "deit_small", "vit_small", "deit_base"];
+/// Dataset names.
+pub const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
+/// Table formats of the report.
+pub const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
+/// Plot formats of the report.
+pub const PLOT_FORMATS: &[&str] = &["svg", "png"];
+
+/// Every rule `spec` breaks, in spec order; empty when the spec is valid.
+pub fn problems(spec: &Spec) -> Vec<KeyProblem> {
+    let mut checks = Checks::default();
+    check_name(&mut checks, &spec.name);
+    checks.within("sparsity", spec.sparsity, "[0, 0.95)", "the fraction of parameters removed, e.g. 0.4");
+    check_model(&mut checks, &spec.model);
+    check_dataset(&mut checks, &spec.dataset);
+    check_train(&mut checks, "pretrain", &spec.pretrain);
+    check_rank(&mut checks, &spec.rank);
+    check_admm(&mut checks, &spec.admm);
+    check_finetune(&mut checks, &spec.finetune);
+    check_evaluate(&mut checks, &spec.evaluate);
+    check_report(&mut checks, &spec.report);
+    checks.problems
+}
+
+/// The experiment name becomes a folder name: not empty, no path separators.
+fn check_name(checks: &mut Checks, name: &str) {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+        checks.fail("name", format!("`{name}` cannot name a results folder"), "use letters, digits, `_`, `-` and `.`");
+    }
+}
+
+/// The preset, the weights file and the explicit shape overrides.
+fn check_model(checks: &mut Checks, model: &ModelSpec) {
+    checks.one_of("model.preset", &model.preset, PRESETS, "preset");
+    checks.existing("model.weights", model.weights.as_deref(), false, "weights file");
+    let sizes = [
+        ("image_size", model.image_size),
+        ("patch_size", model.patch_size),
+        ("in_chans", model.in_chans),
+        ("num_classes", model.num_classes),
+        ("dim", model.dim),
+        ("depth", model.depth),
+        ("heads", model.heads),
+    ];
+    for (field, value) in sizes {
+        if let Some(value) = value {
+            checks.at_least(&format!("model.{field}"), value, 1, "leave it out to use the preset's value");
+        }
+    }
+    if let Some(ratio) = model.mlp_ratio {
+        checks.within("model.mlp_ratio", ratio, "(0, inf)", "e.g. 4.0");
+    }
+}
+
+/// The dataset name, its root folder and the sample limits.
+fn check_dataset(checks: &mut Checks, dataset: &DatasetSpec) {
+    checks.one_of("dataset.name", &dataset.name, DATASETS, "dataset");
+    checks.existing("dataset.root", dataset.root.as_deref(), true, "dataset root");
+    for (key, limit) in [("dataset.limit", dataset.limit), ("dataset.test_limit", dataset.test_limit)] {
+        if let Some(limit) = limit {
+            checks.at_least(key, limit, 1, "leave it out to use every sample");
+        }
+    }
+}
+
+/// The optimisation recipe at `prefix` (`pretrain` or `finetune`).
+fn check_train(checks: &mut Checks, prefix: &str, train: &TrainSpec) {
+    let key = |field: &str| format!("{prefix}.{field}");
+    checks.at_least(&key("epochs"), train.epochs, 1, "train for at least one epoch");
+    checks.within(&key("lr"), train.lr, "(0, inf)", "e.g. 1.0e-3");
+    checks.at_least(&key("batch"), train.batch, 1, "e.g. 128");
+    checks.within(&key("weight_decay"), train.weight_decay, "[0, inf)", "e.g. 0.05");
+    checks.within(&key("warmup_frac"), train.warmup_frac, "[0, 1]", "a fraction of the steps, e.g. 0.1");
+    checks.within(&key("min_lr"), train.min_lr, "[0, inf)", "e.g. 1.0e-6");
+    checks.within(&key("label_smoothing"), train.label_smoothing, "[0, 1)", "e.g. 0.1");
+    if let Some(clip) = train.grad_clip {
+        checks.within(&key("grad_clip"), clip, "(0, inf)", "use null for no clipping");
+    }
+}
+
+/// The head-ranking settings.
+fn check_rank(checks: &mut Checks, rank: &RankSpec) {
+    checks.at_least("rank.calib_samples", rank.calib_samples, 1, "e.g. 512");
+    checks.within("rank.damping", rank.damping, "(0, 1)", "PageRank's usual value is 0.85");
+    checks.within("rank.tol", rank.tol, "(0, inf)", "e.g. 1.0e-10");
+    checks.at_least("rank.max_iter", rank.max_iter, 1, "e.g. 1000");
+    checks.at_least("rank.min_heads", rank.min_heads, 1, "every block keeps at least one head");
+    if let HeadShare::Fraction(share) = rank.head_share {
+        checks.within("rank.head_share", share, "[0, 1]", "`auto` or a number in [0, 1]");
+    }
+}
+
+/// The ADMM schedule and penalty.
+fn check_admm(checks: &mut Checks, admm: &AdmmSpec) {
+    if admm.rounds > 0 {
+        checks.at_least("admm.epochs_per_round", admm.epochs_per_round, 1, "or set admm.rounds: 0 to skip ADMM");
+    }
+    checks.within("admm.rho", admm.rho, "(0, inf)", "e.g. 1.0e-2");
+    checks.within("admm.rho_growth", admm.rho_growth, "(0, inf)", "e.g. 3.0");
+    checks.within("admm.rho_max", admm.rho_max, "(0, inf)", "e.g. 1.0");
+    checks.within("admm.lr", admm.lr, "(0, inf)", "e.g. 5.0e-4");
+    checks.at_least("admm.batch", admm.batch, 1, "e.g. 128");
+}
+
+/// The fine-tuning recipe and its distillation.
+fn check_finetune(checks: &mut Checks, finetune: &FinetuneSpec) {
+    let recipe = TrainSpec {
+        epochs: finetune.epochs,
+        lr: finetune.lr,
+        batch: finetune.batch,
+        weight_decay: finetune.weight_decay,
+        warmup_frac: finetune.warmup_frac,
+        min_lr: finetune.min_lr,
+        label_smoothing: finetune.label_smoothing,
+        grad_clip: finetune.grad_clip,
+    };
+    check_train(checks, "finetune", &recipe);
+    if let Some(distill) = &finetune.distill {
+        checks.within("finetune.distill.alpha", distill.alpha, "[0, 1]", "the weight of the distillation term");
+        checks.within("finetune.distill.temperature", distill.temperature, "(0, inf)", "e.g. 4.0");
+    }
+}
+
+/// The evaluation batch sizes and repetitions.
+fn check_evaluate(checks: &mut Checks, evaluate: &EvaluateSpec) {
+    if evaluate.latency_batches.is_empty() {
+        checks.fail("evaluate.latency_batches", "must list at least one batch size".into(), "e.g. [1, 64]");
+    }
+    for &batch in &evaluate.latency_batches {
+        checks.at_least("evaluate.latency_batches", batch, 1, "e.g. [1, 64]");
+    }
+    checks.at_least("evaluate.latency_runs", evaluate.latency_runs, 1, "e.g. 10");
+    checks.at_least("evaluate.batch", evaluate.batch, 1, "e.g. 256");
+}
+
+/// The report's table and plot formats.
+fn check_report(checks: &mut Checks, report: &ReportSpec) {
+    for format in &report.formats {
+        checks.one_of("report.formats", format, TABLE_FORMATS, "table format");
+    }
+    for plot in &report.plots {
+        checks.one_of("report.plots", plot, PLOT_FORMATS, "plot format");
+    }
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

@@ -1,0 +1,107 @@
+//! Tests of the value rules in validate.rs.
+
+use super::*;
+use crate::spec::types::DistillSpec;
+
+fn named() -> Spec {
+    Spec { name: "quickstart".into(), ..Spec::default() }
+}
+
+fn keys(spec: &Spec) -> Vec<String> {
+    problems(spec).into_iter().map(|p| p.key).collect()
+}
+
+#[test]
+fn the_named_default_spec_is_valid() {
+    assert_eq!(problems(&named()), vec![]);
+}
+
+#[test]
+fn sparsity_must_lie_in_zero_to_095() {
+    let mut spec = named();
+    spec.sparsity = 1.2;
+    let found = problems(&spec);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].key.as_str(), found[0].message.as_str()), ("sparsity", "must be in [0, 0.95), got 1.2"));
+    spec.sparsity = 0.0;
+    assert!(problems(&spec).is_empty());
+}
+
+#[test]
+fn zero_epochs_are_refused_but_zero_admm_rounds_are_fine() {
+    let mut spec = named();
+    spec.pretrain.epochs = 0;
+    spec.finetune.epochs = 0;
+    spec.admm.rounds = 0;
+    spec.admm.epochs_per_round = 0;
+    assert_eq!(keys(&spec), ["pretrain.epochs", "finetune.epochs"]);
+    spec.admm.rounds = 2;
+    assert!(keys(&spec).contains(&"admm.epochs_per_round".to_string()));
+}
+
+#[test]
+fn rates_batches_and_fractions_are_checked() {
+    let mut spec = named();
+    spec.finetune.lr = 0.0;
+    spec.admm.batch = 0;
+    spec.rank.damping = 1.0;
+    spec.rank.head_share = HeadShare::Fraction(1.5);
+    spec.rank.min_heads = 0;
+    spec.pretrain.label_smoothing = 1.0;
+    spec.rank.calib_samples = 0;
+    spec.finetune.distill = Some(DistillSpec { alpha: 2.0, temperature: 0.0 });
+    let expected = [
+        "pretrain.label_smoothing",
+        "rank.calib_samples",
+        "rank.damping",
+        "rank.min_heads",
+        "rank.head_share",
+        "admm.batch",
+        "finetune.lr",
+        "finetune.distill.alpha",
+        "finetune.distill.temperature",
+    ];
+    assert_eq!(keys(&spec), expected);
+}
+
+#[test]
+fn names_must_be_known() {
+    let mut spec = named();
+    spec.model.preset = "deit_huge".into();
+    spec.dataset.name = "imagenet".into();
+    spec.report.formats.push("pdf".into());
+    spec.report.plots = vec!["jpg".into()];
+    let found = problems(&spec);
+    assert_eq!(
+        found.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+        ["model.preset", "dataset.name", "report.formats", "report.plots"]
+    );
+    assert!(found[0].hint.contains("deit_tiny") && found[0].hint.contains("deit_base"), "{}", found[0].hint);
+}
+
+#[test]
+fn latency_batches_must_be_positive_and_present() {
+    let mut spec = named();
+    spec.evaluate.latency_batches = vec![];
+    assert_eq!(keys(&spec), ["evaluate.latency_batches"]);
+    spec.evaluate.latency_batches = vec![1, 0];
+    assert_eq!(keys(&spec), ["evaluate.latency_batches"]);
+}
+
+#[test]
+fn paths_must_exist() {
+    let mut spec = named();
+    spec.dataset.root = Some("/nonexistent/cifar10".into());
+    spec.model.weights = Some("/nonexistent/deit.safetensors".into());
+    let found = problems(&spec);
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[1].key, "dataset.root");
+    assert!(found[1].message.contains("missing dataset root") && found[1].message.contains("/nonexistent/cifar10"));
+}
+
+#[test]
+fn names_that_are_not_folder_names_are_refused() {
+    let mut spec = named();
+    spec.name = "a/b".into();
+    assert_eq!(keys(&spec), ["name"]);
+}

@@ -1,0 +1,88 @@
+//! The ADMM stage: fix the lowest-ranked heads, then impose the budgeted neuron sparsity by ADMM rounds on the dense model.
+
+use super::artifacts::{read_json, read_model, write_json, write_model};
+use super::rank::RANKING_FILE;
+use super::recipes::admm_config;
+use super::runtime::Runtime;
+use crate::error::Result;
+use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::prune::admm::{AdmmData, AdmmSchedule, run_admm};
+use crate::prune::admm_state::Constraint;
+use crate::prune::budget::Budget;
+use crate::prune::rank::HeadRanking;
+use crate::prune::select::keep_top_global;
+use crate::spec::types::{AdmmSpec, FinetuneSpec, RankSpec};
+use crate::train::objective::CrossEntropy;
+use crate::train::trainer::Trainer;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The mask file ADMM and prune stages write.
+pub const MASK_FILE: &str = "mask.json";
+
+/// Runs ADMM for one (method, sparsity, seed).
+pub struct AdmmStage {
+    /// Device and data.
+    pub runtime: Arc<Runtime>,
+    /// ADMM settings.
+    pub admm: AdmmSpec,
+    /// Fine-tune settings (weight decay, clipping and label smoothing of the W-step).
+    pub finetune: FinetuneSpec,
+    /// Ranking settings (min_heads).
+    pub rank: RankSpec,
+    /// The budget, solved at planning time.
+    pub budget: Budget,
+    /// Seed of the batch order.
+    pub seed: u64,
+    /// Node label.
+    pub label: String,
+}
+
+impl Stage for AdmmStage {
+    fn kind(&self) -> StageKind {
+        StageKind::Admm
+    }
+
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn params(&self) -> serde_json::Value {
+        json!({ "admm": self.admm, "finetune": self.finetune, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<()> {
+        let device = self.runtime.train_device();
+        let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &device)?;
+        let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
+        let constraint = Constraint {
+            heads: keep_top_global(&ranking.scores, self.budget.heads_removed, self.rank.min_heads),
+            neurons_removed: self.budget.neurons_removed,
+            min_neurons: self.admm.min_neurons,
+        };
+        let schedule = AdmmSchedule {
+            rounds: self.admm.rounds,
+            epochs_per_round: self.admm.epochs_per_round,
+            rho: self.admm.rho,
+            rho_growth: self.admm.rho_growth,
+            rho_max: self.admm.rho_max,
+        };
+        let train = self.runtime.train_loader(self.admm.batch, self.seed);
+        let test = self.runtime.test_loader(256);
+        let mut trainer = Trainer::new(&admm_config(&self.admm, &self.finetune), &train, &self.label);
+        let task = CrossEntropy::new(self.finetune.label_smoothing, &device);
+        let result = run_admm(
+            model,
+            &constraint,
+            &schedule,
+            &mut trainer,
+            &task,
+            &AdmmData { train: &train, test: &test },
+            &ctx.work_dir,
+        )?;
+        write_json(&ctx.out_dir, MASK_FILE, &result.mask)?;
+        write_json(&ctx.out_dir, "admm_log.json", &result.rounds)?;
+        write_json(&ctx.out_dir, "train_log.json", &result.logs)?;
+        write_model(&ctx.out_dir, &result.model, None)
+    }
+}

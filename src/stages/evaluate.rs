@@ -1,0 +1,96 @@
+//! Evaluation of a model artifact: top-1/top-5, params, MACs, and latency beside the dense model's in the same process.
+
+use super::artifacts::{read_model, write_json};
+use super::runtime::Runtime;
+use crate::error::Result;
+use crate::eval::{Latency, accuracy, latency};
+use crate::model::cost::cost;
+use crate::model::vit::Vit;
+use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::spec::types::EvaluateSpec;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The file an evaluate stage writes.
+pub const EVAL_FILE: &str = "eval.json";
+
+/// What an evaluation measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalRecord {
+    /// Top-1 (%).
+    pub top1: f64,
+    /// Top-5 (%).
+    pub top5: f64,
+    /// Test images.
+    pub images: usize,
+    /// Number of classes (top-5 is reported from 100 on).
+    pub classes: usize,
+    /// Parameters.
+    pub params: u64,
+    /// MACs per image.
+    pub macs: u64,
+    /// Latency per batch size.
+    pub latency: Vec<Latency>,
+    /// The dense model's latency measured in the same process (empty for the dense model itself).
+    pub dense_latency: Vec<Latency>,
+    /// Rayon threads used.
+    pub threads: usize,
+}
+
+/// Evaluates the model of its first input; a second input, when given, is the dense model timed alongside.
+pub struct EvaluateStage {
+    /// Device and data.
+    pub runtime: Arc<Runtime>,
+    /// Settings.
+    pub spec: EvaluateSpec,
+    /// Which model this is (`dense` or a grid point name).
+    pub subject: String,
+    /// The kind of the stage whose model is evaluated.
+    pub model_kind: StageKind,
+}
+
+impl Stage for EvaluateStage {
+    fn kind(&self) -> StageKind {
+        StageKind::Evaluate
+    }
+
+    fn label(&self) -> String {
+        format!("evaluate[{}]", self.subject)
+    }
+
+    fn params(&self) -> serde_json::Value {
+        json!({ "evaluate": self.spec, "model_kind": self.model_kind })
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<()> {
+        let device = &self.runtime.device;
+        let (model, _) = read_model(ctx.input(self.model_kind)?, device)?;
+        let dense =
+            match ctx.inputs.iter().find(|i| i.kind == StageKind::Pretrain && self.model_kind != StageKind::Pretrain) {
+                Some(input) => Some(read_model(&input.dir, device)?.0),
+                None => None,
+            };
+        let acc = accuracy(&model, &self.runtime.test_loader(self.spec.batch))?;
+        let report = cost(&model.shape());
+        let record = EvalRecord {
+            top1: acc.top1,
+            top5: acc.top5,
+            images: acc.images,
+            classes: model.shape().num_classes,
+            params: report.params,
+            macs: report.macs,
+            latency: self.latencies(&model),
+            dense_latency: dense.as_ref().map(|d| self.latencies(d)).unwrap_or_default(),
+            threads: rayon::current_num_threads(),
+        };
+        tracing::info!(subject = %self.subject, top1 = format!("{:.2}", record.top1), params = record.params, "evaluated");
+        write_json(&ctx.out_dir, EVAL_FILE, &record)
+    }
+}
+
+impl EvaluateStage {
+    fn latencies(&self, model: &Vit) -> Vec<Latency> {
+        self.spec.latency_batches.iter().map(|&b| latency(model, b, self.spec.warmup, self.spec.latency_runs)).collect()
+    }
+}

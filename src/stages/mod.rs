@@ -1,0 +1,16 @@
+//! The pipeline's stages, one file per kind, and the planner that wires a spec's grid into a DAG of them.
+
+pub mod admm;
+pub mod artifacts;
+pub mod evaluate;
+pub mod finetune;
+pub mod plan;
+pub mod plots;
+pub mod pretrain;
+pub mod prune;
+pub mod publish;
+pub mod rank;
+pub mod recipes;
+pub mod report;
+pub mod runtime;
+pub mod shape;

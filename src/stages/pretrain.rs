@@ -1,0 +1,91 @@
+//! The dense model: trained from scratch on the dataset, or loaded from `model.weights`.
+
+use super::artifacts::write_json;
+use super::artifacts::write_model;
+use super::recipes::pretrain_config;
+use super::runtime::Runtime;
+use crate::error::Result;
+use crate::model::build::build_vit;
+use crate::model::init::init_tensors;
+use crate::model::io::load_vit;
+use crate::model::shape::VitShape;
+use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::spec::types::TrainSpec;
+use crate::train::objective::CrossEntropy;
+use crate::train::trainer::Trainer;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A pretrained checkpoint given by the user, identified by its content.
+#[derive(Clone, Debug)]
+pub struct Weights {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// blake3 of its bytes (the cache key uses this, not the path).
+    pub digest: String,
+    /// Head count for files that do not record it.
+    pub heads_hint: Option<usize>,
+}
+
+/// Produces the dense model artifact.
+pub struct PretrainStage {
+    /// Device and data.
+    pub runtime: Arc<Runtime>,
+    /// Architecture to train (ignored when weights are given).
+    pub shape: VitShape,
+    /// Pretrained weights, if any.
+    pub weights: Option<Weights>,
+    /// Training recipe.
+    pub train: TrainSpec,
+    /// Seed of initialisation and shuffling.
+    pub seed: u64,
+    /// Node label.
+    pub label: String,
+}
+
+impl Stage for PretrainStage {
+    fn kind(&self) -> StageKind {
+        StageKind::Pretrain
+    }
+
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn params(&self) -> serde_json::Value {
+        match &self.weights {
+            Some(w) => json!({ "weights_blake3": w.digest, "heads_hint": w.heads_hint }),
+            None => json!({ "shape": self.shape, "train": self.train, "seed": self.seed }),
+        }
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<()> {
+        if let Some(w) = &self.weights {
+            let (model, _) = load_vit(&w.path, w.heads_hint, &self.runtime.device)?;
+            return write_model(&ctx.out_dir, &model, None);
+        }
+        self.train_from_scratch(&ctx.out_dir, &ctx.work_dir)
+    }
+}
+
+impl PretrainStage {
+    fn train_from_scratch(&self, out: &Path, work: &Path) -> Result<()> {
+        let device = self.runtime.train_device();
+        let model = build_vit(&self.shape, &init_tensors(&self.shape, self.seed), &device, Path::new("<init>"))?;
+        let loader = self.runtime.train_loader(self.train.batch, self.seed);
+        let config = pretrain_config(&self.train);
+        let objective = CrossEntropy::new(self.train.label_smoothing, &device);
+        let trainer = Trainer::new(&config, &loader, "pretrain");
+        let (model, logs) = trainer.fit(model, &objective, &loader, config.epochs, work)?;
+        write_json(out, "train_log.json", &logs)?;
+        write_model(out, &model, None)
+    }
+}
+
+/// blake3 of a file's bytes, hex.
+pub fn file_digest(path: &Path) -> Result<String> {
+    use crate::error::IoContext;
+    let bytes = std::fs::read(path).at_path(path)?;
+    Ok(blake3::hash(&bytes).to_hex().to_string())
+}

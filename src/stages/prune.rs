@@ -1,0 +1,121 @@
+//! The prune stage: choose the structure (ADMM's support, or a baseline's scores) and slice the model physically.
+
+use super::admm::MASK_FILE;
+use super::artifacts::{read_json, read_model, write_json, write_model};
+use super::runtime::Runtime;
+use crate::error::Result;
+use crate::eval::accuracy;
+use crate::model::build::{build_vit, vit_tensors};
+use crate::model::cost::param_count;
+use crate::model::shape::BlockShape;
+use crate::model::vit::Vit;
+use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::prune::baselines::{GroupScores, Minimums, baseline_mask, weight_scores};
+use crate::prune::budget::Budget;
+use crate::prune::hard::slice_tensors;
+use crate::prune::mask::StructureMask;
+use crate::prune::taylor::taylor_scores;
+use crate::spec::types::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The file a prune stage writes beside the sliced model.
+pub const PRUNE_FILE: &str = "prune.json";
+
+/// What pruning did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PruneRecord {
+    /// Method.
+    pub method: Method,
+    /// The budget.
+    pub budget: Budget,
+    /// Dense blocks.
+    pub dense: Vec<BlockShape>,
+    /// Pruned blocks.
+    pub pruned: Vec<BlockShape>,
+    /// Parameters after slicing.
+    pub params: u64,
+    /// Top-1 of the sliced model before fine-tuning.
+    pub one_shot_top1: f64,
+}
+
+/// Whether a method trains with ADMM before slicing.
+pub fn uses_admm(method: Method) -> bool {
+    matches!(method, Method::Gohsp | Method::GohspMagnitudeHeads)
+}
+
+/// Slices one (method, sparsity, seed).
+pub struct PruneStage {
+    /// Device and data.
+    pub runtime: Arc<Runtime>,
+    /// Method.
+    pub method: Method,
+    /// Budget.
+    pub budget: Budget,
+    /// Per-block minimums.
+    pub min: Minimums,
+    /// Seed (random baseline, Taylor's calibration order).
+    pub seed: u64,
+    /// Calibration images for Taylor scores.
+    pub calib_samples: usize,
+    /// Node label.
+    pub label: String,
+}
+
+impl Stage for PruneStage {
+    fn kind(&self) -> StageKind {
+        StageKind::Prune
+    }
+
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn params(&self) -> serde_json::Value {
+        json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.seed, "calib_samples": self.calib_samples })
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<()> {
+        let (model, mask) = if uses_admm(self.method) {
+            let dir = ctx.input(StageKind::Admm)?;
+            (read_model(dir, &self.runtime.device)?.0, read_json::<StructureMask>(dir, MASK_FILE)?)
+        } else {
+            let model = read_model(ctx.input(StageKind::Pretrain)?, &self.runtime.device)?.0;
+            let mask = baseline_mask(
+                self.method,
+                &self.scores(&model, ctx.input(StageKind::Pretrain)?)?,
+                &self.budget,
+                self.min,
+            );
+            (model, mask)
+        };
+        let shape = model.shape();
+        let (sliced, manifest) = slice_tensors(&shape, &vit_tensors(&model), &mask);
+        let pruned = build_vit(&manifest.shape, &sliced, &self.runtime.device, Path::new("<sliced>"))?;
+        let one_shot = accuracy(&pruned, &self.runtime.test_loader(256))?.top1;
+        tracing::info!(label = %self.label, one_shot_top1 = format!("{one_shot:.2}"), heads = ?manifest.shape.blocks.iter().map(|b| b.heads).collect::<Vec<_>>(), "pruned");
+        let record = PruneRecord {
+            method: self.method,
+            budget: self.budget,
+            dense: shape.blocks.clone(),
+            pruned: manifest.shape.blocks.clone(),
+            params: param_count(&manifest.shape),
+            one_shot_top1: one_shot,
+        };
+        write_json(&ctx.out_dir, PRUNE_FILE, &record)?;
+        write_json(&ctx.out_dir, MASK_FILE, &mask)?;
+        write_model(&ctx.out_dir, &pruned, Some(&manifest))
+    }
+}
+
+impl PruneStage {
+    fn scores(&self, model: &Vit, dense_dir: &Path) -> Result<GroupScores> {
+        if self.method != Method::Taylor {
+            return Ok(weight_scores(self.method, &model.shape(), &vit_tensors(model), self.seed));
+        }
+        let (trainable, _) = read_model(dense_dir, &self.runtime.train_device())?;
+        taylor_scores(&trainable, &self.runtime.calibration_loader(64, self.seed), self.calib_samples)
+    }
+}

@@ -1,0 +1,30 @@
+//! Publishing a finished report: copy the report node's cache entry to results/NAME/ and return its Markdown table.
+
+use crate::error::{GohspError, IoContext, Result};
+use crate::pipeline::cache::{Cache, Lookup};
+use crate::pipeline::dag::{NodeId, Plan};
+use std::path::Path;
+
+/// Copy the report's artifacts into `dest` (replacing older files of the same name) and return results.md's text.
+pub fn publish_report(plan: &Plan, report: NodeId, cache: &Cache, dest: &Path) -> Result<String> {
+    let node = plan.node(report);
+    let Lookup::Hit(entry) = cache.lookup(node.kind(), &node.key)? else {
+        return Err(GohspError::Internal(format!("report entry {} vanished before publishing", node.key.as_str())));
+    };
+    copy_tree(&entry, dest)?;
+    std::fs::read_to_string(dest.join("results.md")).or_else(|_| Ok(String::new()))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).at_path(to)?;
+    for item in std::fs::read_dir(from).at_path(from)? {
+        let item = item.at_path(from)?;
+        let target = to.join(item.file_name());
+        if item.path().is_dir() {
+            copy_tree(&item.path(), &target)?;
+        } else if !matches!(item.file_name().to_str(), Some("stage.json" | "checksums.json")) {
+            std::fs::copy(item.path(), &target).at_path(&target)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! The report stage: gathers every evaluation of the run into the tidy metrics CSV, tables and plots.
+
+use super::artifacts::{read_json, write_json};
+use super::evaluate::{EVAL_FILE, EvalRecord};
+use super::plots::write_plots;
+use crate::error::Result;
+use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::report::metrics::{METRICS_FILE, MetricsRow, write_csv};
+use crate::report::table::write_tables;
+use crate::spec::types::ReportSpec;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// One row group of the report: which evaluation input belongs to which grid point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportEntry {
+    /// The grid point's name (`dense` for a dense model).
+    pub point: String,
+    /// Method name (`dense` for the dense model).
+    pub method: String,
+    /// Target sparsity.
+    pub target_sparsity: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Index of this entry's evaluation among the stage's inputs.
+    pub eval_input: usize,
+    /// Index of the matching dense evaluation among the stage's inputs.
+    pub dense_input: usize,
+    /// Indices of the inputs whose artifacts feed the plots (rank, admm, prune, finetune), if any.
+    pub plot_inputs: Vec<usize>,
+}
+
+/// Builds the report of one experiment.
+pub struct ReportStage {
+    /// Experiment name.
+    pub experiment: String,
+    /// Model preset name for the table.
+    pub model: String,
+    /// Dataset name for the table.
+    pub dataset: String,
+    /// Rows to produce.
+    pub entries: Vec<ReportEntry>,
+    /// Formats.
+    pub spec: ReportSpec,
+}
+
+impl Stage for ReportStage {
+    fn kind(&self) -> StageKind {
+        StageKind::Report
+    }
+
+    fn label(&self) -> String {
+        format!("report[{}]", self.experiment)
+    }
+
+    fn params(&self) -> serde_json::Value {
+        json!({ "experiment": self.experiment, "model": self.model, "dataset": self.dataset, "entries": self.entries, "report": self.spec })
+    }
+
+    fn run(&self, ctx: &StageContext) -> Result<()> {
+        let mut rows = Vec::new();
+        for entry in &self.entries {
+            let eval: EvalRecord = read_json(&ctx.inputs[entry.eval_input].dir, EVAL_FILE)?;
+            let dense: EvalRecord = read_json(&ctx.inputs[entry.dense_input].dir, EVAL_FILE)?;
+            rows.extend(self.rows(entry, &eval, &dense));
+        }
+        write_csv(&ctx.out_dir.join(METRICS_FILE), &rows)?;
+        write_tables(&rows, &ctx.out_dir, &self.spec.formats)?;
+        let written = write_plots(&self.entries, &rows, ctx, &ctx.out_dir.join("plots"), &self.spec.plots)?;
+        write_json(&ctx.out_dir, "plots.json", &written)
+    }
+}
+
+impl ReportStage {
+    fn rows(&self, entry: &ReportEntry, eval: &EvalRecord, dense: &EvalRecord) -> Vec<MetricsRow> {
+        let own = if eval.dense_latency.is_empty() { &dense.latency } else { &eval.dense_latency };
+        eval.latency
+            .iter()
+            .zip(own)
+            .map(|(lat, dense_lat)| MetricsRow {
+                experiment: self.experiment.clone(),
+                point: entry.point.clone(),
+                model: self.model.clone(),
+                dataset: self.dataset.clone(),
+                method: entry.method.clone(),
+                seed: entry.seed,
+                target_sparsity: entry.target_sparsity,
+                achieved_sparsity: 1.0 - eval.params as f64 / dense.params as f64,
+                params: eval.params,
+                macs: eval.macs,
+                top1: eval.top1,
+                top5: (eval.classes >= 100).then_some(eval.top5),
+                dense_params: dense.params,
+                dense_macs: dense.macs,
+                dense_top1: dense.top1,
+                latency_batch: lat.batch,
+                latency_ms: lat.median_ms,
+                dense_latency_ms: dense_lat.median_ms,
+                speedup: dense_lat.median_ms / lat.median_ms,
+                throughput_ips: lat.images_per_s,
+                threads: eval.threads,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,9 @@
+//! Training: schedule, objectives (cross-entropy, distillation), the epoch loop with checkpoints and resume.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod log;
+pub mod objective;
+pub mod progress;
+pub mod schedule;
+pub mod trainer;
