@@ -70,16 +70,23 @@ pub struct Splits {
     pub test: std::sync::Arc<dyn Dataset>,
 }
 
-/// A dataset restricted to its first `limit` samples (the `dataset.limit` key).
+/// A dataset restricted to `limit` of its samples (the `dataset.limit` key), chosen by a fixed seeded permutation so
+/// that a subset of class-sorted data (MNIST 5k, image folders) still mixes every class.
 pub struct Limited {
     inner: std::sync::Arc<dyn Dataset>,
-    limit: usize,
+    indices: Vec<usize>,
 }
 
 impl Limited {
-    /// Wrap `inner`, exposing at most `limit` samples.
+    /// Wrap `inner`, exposing at most `limit` of its samples (the same ones every time).
     pub fn new(inner: std::sync::Arc<dyn Dataset>, limit: usize) -> Self {
-        Self { inner, limit }
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let mut indices: Vec<usize> = (0..inner.len()).collect();
+        indices.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0x6f68_7370));
+        indices.truncate(limit);
+        indices.sort_unstable();
+        Self { inner, indices }
     }
 }
 
@@ -88,12 +95,29 @@ impl Dataset for Limited {
         self.inner.info()
     }
     fn len(&self) -> usize {
-        self.inner.len().min(self.limit)
+        self.indices.len()
     }
     fn get(&self, index: usize) -> Result<(Image, usize)> {
-        self.inner.get(index)
+        self.inner.get(self.indices[index])
     }
     fn fingerprint(&self) -> String {
-        format!("{}|limit={}", self.inner.fingerprint(), self.limit)
+        format!("{}|limit={}", self.inner.fingerprint(), self.indices.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::mnist5k::load_mnist5k;
+
+    #[test]
+    fn a_limited_subset_of_class_sorted_data_mixes_classes_and_is_stable() {
+        let test = load_mnist5k().unwrap().test;
+        let limited = Limited::new(test.clone(), 100);
+        assert_eq!(limited.len(), 100);
+        let labels: std::collections::BTreeSet<usize> = (0..100).map(|i| limited.get(i).unwrap().1).collect();
+        assert!(labels.len() >= 8, "classes seen: {labels:?}");
+        let again = Limited::new(test, 100);
+        assert_eq!(limited.get(7).unwrap(), again.get(7).unwrap());
     }
 }
