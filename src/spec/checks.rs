@@ -45,13 +45,13 @@ impl Checks {
     }
 
     /// `path`, when given, must be an existing directory (`directory`) or file.
-    pub fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str) {
+    pub fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str, hint: &str) {
         let Some(path) = path else { return };
         let exists = if directory { path.is_dir() } else { path.is_file() };
         if !exists {
             let kind = if directory { "directory" } else { "file" };
             let message = format!("missing {what}: `{}` is not an existing {kind}", path.display());
-            self.fail(key, message, "relative paths are read from the current directory; check the path");
+            self.fail(key, message, &format!("{hint} (relative paths are read from the current directory)"));
         }
     }
 }
@@ -119,9 +119,9 @@ mod tests {
     fn paths_must_exist_with_the_right_kind() {
         let dir = tempfile::tempdir().unwrap();
         let mut checks = Checks::default();
-        checks.existing("dataset.root", Some(dir.path()), true, "dataset root");
-        checks.existing("model.weights", Some(dir.path()), false, "weights file");
-        checks.existing("model.weights", None, false, "weights file");
+        checks.existing("dataset.root", Some(dir.path()), true, "dataset root", "h");
+        checks.existing("model.weights", Some(dir.path()), false, "weights file", "h");
+        checks.existing("model.weights", None, false, "weights file", "h");
         assert_eq!(checks.problems.len(), 1);
         assert!(checks.problems[0].message.starts_with("missing weights file"));
     }

@@ -21,8 +21,8 @@ pub fn problems(spec: &Spec) -> Vec<KeyProblem> {
     let mut checks = Checks::default();
     check_name(&mut checks, &spec.name);
     checks.within("sparsity", spec.sparsity, "[0, 0.95)", "the fraction of parameters removed, e.g. 0.4");
-    check_model(&mut checks, &spec.model);
     check_dataset(&mut checks, &spec.dataset);
+    check_model(&mut checks, &spec.model);
     check_train(&mut checks, "pretrain", &spec.pretrain);
     check_rank(&mut checks, &spec.rank);
     check_admm(&mut checks, &spec.admm);
@@ -42,7 +42,7 @@ fn check_name(checks: &mut Checks, name: &str) {
 /// The preset, the weights file and the explicit shape overrides.
 fn check_model(checks: &mut Checks, model: &ModelSpec) {
     checks.one_of("model.preset", &model.preset, PRESETS, "preset");
-    checks.existing("model.weights", model.weights.as_deref(), false, "weights file");
+    checks.existing("model.weights", model.weights.as_deref(), false, "weights file", WEIGHTS_HINT);
     let sizes = [
         ("image_size", model.image_size),
         ("patch_size", model.patch_size),
@@ -62,10 +62,16 @@ fn check_model(checks: &mut Checks, model: &ModelSpec) {
     }
 }
 
+/// What to do about a missing `model.weights` file.
+const WEIGHTS_HINT: &str = "gohsp never downloads weights: get the safetensors checkpoint (timm or Hugging Face names; the spec's comments and the README say where) and point model.weights at it";
+
+/// What to do about a missing `dataset.root` folder.
+const ROOT_HINT: &str = "ImageNet cannot be downloaded automatically: get ILSVRC2012 from image-net.org and arrange train/ and val/ in one folder per class; CIFAR, MNIST and Fashion-MNIST: `gohsp data fetch NAME`, or leave dataset.root out to search the usual places";
+
 /// The dataset name, its root folder and the sample limits.
 fn check_dataset(checks: &mut Checks, dataset: &DatasetSpec) {
     checks.one_of("dataset.name", &dataset.name, DATASETS, "dataset");
-    checks.existing("dataset.root", dataset.root.as_deref(), true, "dataset root");
+    checks.existing("dataset.root", dataset.root.as_deref(), true, "dataset root", ROOT_HINT);
     for (key, limit) in [("dataset.limit", dataset.limit), ("dataset.test_limit", dataset.test_limit)] {
         if let Some(limit) = limit {
             checks.at_least(key, limit, 1, "leave it out to use every sample");

@@ -64,7 +64,7 @@ pub struct DenseNodes {
 }
 
 /// Add the dense model and its evaluation (deduplicated across points by key).
-pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>) -> Result<DenseNodes> {
+pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
     let spec = &point.spec;
     let axes = axes_of(&point.name, DENSE_AXES);
     let fp = rt.fingerprint();
@@ -83,6 +83,10 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>) -> Resul
         }
         None => resolve_shape(&spec.model, rt.info())?,
     };
+    if rt.info().classes > shape.num_classes {
+        let message = format!("the model has {} outputs but dataset `{}` has {} classes", shape.num_classes, spec.dataset.name, rt.info().classes);
+        return Err(GohspError::spec(file.display().to_string(), "model.num_classes", message, "use weights trained for this dataset, or set model.num_classes"));
+    }
     let pretrain = PretrainStage {
         runtime: rt.clone(),
         shape: shape.clone(),
@@ -109,7 +113,7 @@ pub fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltP
     let mut entries: Vec<ReportEntry> = Vec::new();
     for point in &loaded.points {
         let rt = runtimes.get(&point.spec)?;
-        let dense = add_dense(&mut plan, point, &rt)?;
+        let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
         if !inputs.contains(&dense.eval) {
             let dense_input = input_index(&mut inputs, dense.eval);
             let name = format!("dense,{}", axes_of(&point.name, DENSE_AXES));
