@@ -20,7 +20,11 @@ fn gohsp(results: &Path, args: &[&str]) -> std::process::Output {
 /// train/ and val/ with two classes of real sample images (JPEG and PNG), copied from tests/fixtures/images.
 fn tiny_imagenet(root: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images");
-    let mut images: Vec<PathBuf> = std::fs::read_dir(&fixtures).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png")).collect();
+    let mut images: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
+        .collect();
     images.sort();
     for (split, copies) in [("train", 4), ("val", 2)] {
         for (class, offset) in [("n01440764", 0), ("n01443537", 1)] {
@@ -77,7 +81,9 @@ fn deit_tiny_pipeline_runs_end_to_end_on_real_jpegs_with_a_timm_checkpoint() {
     let metrics = std::fs::read_to_string(results.join("deit_tiny_30/metrics.csv")).unwrap();
     let gohsp_row = metrics.lines().find(|l| l.contains(",gohsp,")).expect("a gohsp row");
     let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
-    let field = |name: &str| gohsp_row.split(',').nth(header.iter().position(|h| *h == name).unwrap()).unwrap().parse::<f64>().unwrap();
+    let field = |name: &str| {
+        gohsp_row.split(',').nth(header.iter().position(|h| *h == name).unwrap()).unwrap().parse::<f64>().unwrap()
+    };
     assert!((field("achieved_sparsity") - 0.3).abs() < 0.005, "{gohsp_row}");
     assert_eq!(field("dense_params"), 5_717_416.0);
     assert!(field("params") < 0.71 * 5_717_416.0);

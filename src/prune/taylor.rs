@@ -51,7 +51,10 @@ pub fn taylor_scores(model: &Vit, loader: &Loader, samples: usize) -> Result<Gro
     }
     let grads = grads_sum.unwrap_or_default();
     let product = elementwise_product(&vit_tensors(model), &grads);
-    Ok(GroupScores { heads: super::norms::head_sums(&shape, &product), neurons: super::norms::neuron_sums(&shape, &product) })
+    Ok(GroupScores {
+        heads: super::norms::head_sums(&shape, &product),
+        neurons: super::norms::neuron_sums(&shape, &product),
+    })
 }
 
 fn elementwise_product(weights: &NamedTensors, grads: &NamedTensors) -> NamedTensors {

@@ -84,8 +84,18 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &P
         None => resolve_shape(&spec.model, rt.info())?,
     };
     if rt.info().classes > shape.num_classes {
-        let message = format!("the model has {} outputs but dataset `{}` has {} classes", shape.num_classes, spec.dataset.name, rt.info().classes);
-        return Err(GohspError::spec(file.display().to_string(), "model.num_classes", message, "use weights trained for this dataset, or set model.num_classes"));
+        let message = format!(
+            "the model has {} outputs but dataset `{}` has {} classes",
+            shape.num_classes,
+            spec.dataset.name,
+            rt.info().classes
+        );
+        return Err(GohspError::spec(
+            file.display().to_string(),
+            "model.num_classes",
+            message,
+            "use weights trained for this dataset, or set model.num_classes",
+        ));
     }
     let pretrain = PretrainStage {
         runtime: rt.clone(),
@@ -130,7 +140,7 @@ pub fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltP
         let chain = add_chain(&mut plan, point, &rt, &dense, &loaded.file)?;
         entries.push(ReportEntry {
             point: point.name.clone(),
-            method: method_name(point.spec.method),
+            method: variant_name(point),
             target_sparsity: point.spec.sparsity,
             seed: point.spec.seed,
             eval_input: input_index(&mut inputs, chain.eval),
@@ -159,6 +169,14 @@ fn input_index(inputs: &mut Vec<NodeId>, node: NodeId) -> usize {
             inputs.len() - 1
         }
     }
+}
+
+/// The table's method column for a point: the method, plus the point's other varying axes (a grid over `rank.signal`
+/// shows as `gohsp [rank.signal=output]`), so that only seeds are averaged together.
+pub fn variant_name(point: &GridPoint) -> String {
+    let others: Vec<&str> = point.name.split(',').filter(|a| a.contains('=') && !["method=", "sparsity=", "seed="].iter().any(|p| a.starts_with(p))).collect();
+    let method = method_name(point.spec.method);
+    if others.is_empty() { method } else { format!("{method} [{}]", others.join(",")) }
 }
 
 /// The method's name as the spec spells it.
