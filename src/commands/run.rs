@@ -2,7 +2,7 @@
 
 use super::spec_args::{load_plan, parse_kinds};
 use crate::cli::SpecArgs;
-use crate::error::{IoContext, Result};
+use crate::error::Result;
 use crate::pipeline::cache::Cache;
 use crate::pipeline::executor::{ExecOptions, execute};
 use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
@@ -37,7 +37,6 @@ pub fn run(results: &Path, args: &SpecArgs, jobs: usize, keep_going: bool, force
         eprintln!("report: {}", dir.display());
     }
     eprintln!("provenance: {}", record_path.display());
-    std::fs::metadata(&record_path).at_path(&record_path)?;
     Ok(summary.exit_code())
 }
 

@@ -4,7 +4,8 @@ use crate::cli::SpecArgs;
 use crate::error::Result;
 use crate::pipeline::stage::StageKind;
 use crate::spec::load::{LoadedSpec, load_spec};
-use crate::stages::plan::{BuiltPlan, Runtimes, build_plan};
+use crate::stages::dense::Runtimes;
+use crate::stages::plan::{BuiltPlan, build_plan};
 
 /// Load the spec with its `--set` overrides (and `--device` as one more override).
 pub fn load(args: &SpecArgs) -> Result<LoadedSpec> {

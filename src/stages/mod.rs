@@ -2,8 +2,11 @@
 
 pub mod admm;
 pub mod artifacts;
+pub mod chain;
+pub mod dense;
 pub mod evaluate;
 pub mod finetune;
+pub mod names;
 pub mod plan;
 pub mod plots;
 pub mod pretrain;

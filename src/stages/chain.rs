@@ -1,0 +1,120 @@
+//! A grid point's chain after the dense model: rank and ADMM (GOHSP methods), prune, fine-tune, evaluate.
+
+use super::admm::AdmmStage;
+use super::dense::DenseNodes;
+use super::evaluate::EvaluateStage;
+use super::finetune::FinetuneStage;
+use super::names::{RANK_AXES, axes_of};
+use super::prune::{PruneStage, uses_admm};
+use super::rank::{RankMode, RankStage};
+use super::recipes::finetune_epochs;
+use super::runtime::Runtime;
+use crate::error::{GohspError, Result};
+use crate::model::shape::VitShape;
+use crate::pipeline::dag::{NodeId, Plan};
+use crate::pipeline::stage::StageKind;
+use crate::prune::baselines::Minimums;
+use crate::prune::budget::{Budget, BudgetRequest, solve_budget};
+use crate::spec::load::GridPoint;
+use crate::spec::types::{Method, Spec};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The nodes a point adds after the dense branch.
+pub struct Chain {
+    /// The point's evaluation.
+    pub eval: NodeId,
+    /// Nodes whose artifacts feed the plots.
+    pub plot_nodes: Vec<NodeId>,
+}
+
+/// Add a point's chain after its dense branch.
+pub fn add_chain(
+    plan: &mut Plan,
+    point: &GridPoint,
+    rt: &Arc<Runtime>,
+    dense: &DenseNodes,
+    file: &Path,
+) -> Result<Chain> {
+    let spec = &point.spec;
+    let fp = rt.fingerprint();
+    let budget = solve(&dense.shape, spec, file, &point.name)?;
+    let label = |kind: &str| format!("{kind}[{}]", point.name);
+    let mut plot_nodes = vec![dense.model];
+    let prune_inputs = if uses_admm(spec.method) {
+        let mode = if spec.method == Method::Gohsp { RankMode::Graph } else { RankMode::Magnitude };
+        let rank_label = format!("rank[{}]", axes_of(&point.name, RANK_AXES));
+        let rank = plan.add(
+            Arc::new(RankStage {
+                runtime: rt.clone(),
+                spec: spec.rank.clone(),
+                mode,
+                seed: spec.seed,
+                label: rank_label,
+            }),
+            &[dense.model],
+            &fp,
+        );
+        let admm_stage = AdmmStage {
+            runtime: rt.clone(),
+            admm: spec.admm.clone(),
+            finetune: spec.finetune.clone(),
+            rank: spec.rank.clone(),
+            budget,
+            seed: spec.seed,
+            label: label("admm"),
+        };
+        let admm = plan.add(Arc::new(admm_stage), &[dense.model, rank], &fp);
+        plot_nodes.extend([rank, admm]);
+        vec![admm]
+    } else {
+        vec![dense.model]
+    };
+    let min = Minimums { heads: spec.rank.min_heads, neurons: spec.admm.min_neurons };
+    let prune_stage = PruneStage {
+        runtime: rt.clone(),
+        method: spec.method,
+        budget,
+        min,
+        seed: spec.seed,
+        calib_samples: spec.rank.calib_samples,
+        label: label("prune"),
+    };
+    let prune = plan.add(Arc::new(prune_stage), &prune_inputs, &fp);
+    let epochs = finetune_epochs(&spec.finetune, &spec.admm, uses_admm(spec.method));
+    let finetune = FinetuneStage {
+        runtime: rt.clone(),
+        spec: spec.finetune.clone(),
+        epochs,
+        seed: spec.seed,
+        label: label("finetune"),
+    };
+    let finetune = plan.add(Arc::new(finetune), &[prune, dense.model], &fp);
+    let evaluate = EvaluateStage {
+        runtime: rt.clone(),
+        spec: spec.evaluate.clone(),
+        subject: point.name.clone(),
+        model_kind: StageKind::Finetune,
+    };
+    let eval = plan.add(Arc::new(evaluate), &[finetune, dense.model], &fp);
+    plot_nodes.extend([prune, finetune]);
+    Ok(Chain { eval, plot_nodes })
+}
+
+/// Solve the point's budget before anything runs; an unreachable sparsity is a spec error naming the largest reachable one.
+fn solve(shape: &VitShape, spec: &Spec, file: &Path, point: &str) -> Result<Budget> {
+    let request = BudgetRequest {
+        sparsity: spec.sparsity,
+        head_share: spec.rank.head_share,
+        min_heads: spec.rank.min_heads,
+        min_neurons: spec.admm.min_neurons,
+    };
+    solve_budget(shape, &request).map_err(|e| {
+        GohspError::spec(
+            file.display().to_string(),
+            "sparsity",
+            format!("{e} (grid point {point})"),
+            "lower the sparsity, or lower rank.min_heads / admm.min_neurons",
+        )
+    })
+}

@@ -1,0 +1,101 @@
+//! The dense branch of the DAG: opening each dataset once, and the dense model (trained or loaded) with its evaluation.
+
+use super::evaluate::EvaluateStage;
+use super::names::{DENSE_AXES, axes_of};
+use super::pretrain::{PretrainStage, Weights, file_digest};
+use super::runtime::Runtime;
+use super::shape::resolve_shape;
+use crate::error::{GohspError, Result};
+use crate::model::io::{checkpoint_shape, read_checkpoint};
+use crate::model::presets::preset_heads;
+use crate::model::shape::VitShape;
+use crate::pipeline::dag::{NodeId, Plan};
+use crate::pipeline::stage::StageKind;
+use crate::spec::load::GridPoint;
+use crate::spec::types::Spec;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Opens datasets as they are first needed, once per distinct dataset spec and device.
+#[derive(Default)]
+pub struct Runtimes {
+    opened: BTreeMap<String, Arc<Runtime>>,
+}
+
+impl Runtimes {
+    /// The runtime for `spec`'s dataset and device.
+    pub fn get(&mut self, spec: &Spec) -> Result<Arc<Runtime>> {
+        let id = serde_json::to_string(&(&spec.dataset, spec.device, &spec.model)).expect("serialises");
+        if let Some(rt) = self.opened.get(&id) {
+            return Ok(rt.clone());
+        }
+        let side = crate::model::presets::preset(&spec.model.preset, 10)?.image_size;
+        let rt = Runtime::open(&spec.dataset, spec.device, spec.model.image_size.unwrap_or(side))?;
+        self.opened.insert(id, rt.clone());
+        Ok(rt)
+    }
+}
+
+/// The nodes of the dense branch of a point.
+pub struct DenseNodes {
+    /// The dense model.
+    pub model: NodeId,
+    /// Its evaluation.
+    pub eval: NodeId,
+    /// Its architecture.
+    pub shape: VitShape,
+}
+
+/// Add the dense model and its evaluation (deduplicated across points by key).
+pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
+    let spec = &point.spec;
+    let axes = axes_of(&point.name, DENSE_AXES);
+    let fp = rt.fingerprint();
+    let weights = match &spec.model.weights {
+        Some(path) => Some(Weights {
+            path: path.clone(),
+            digest: file_digest(path)?,
+            heads_hint: spec.model.heads.or_else(|| preset_heads(&spec.model.preset)),
+        }),
+        None => None,
+    };
+    let shape = match &weights {
+        Some(w) => {
+            let ckpt = read_checkpoint(&w.path)?;
+            checkpoint_shape(&ckpt, w.heads_hint, &w.path)?
+        }
+        None => resolve_shape(&spec.model, rt.info())?,
+    };
+    if rt.info().classes > shape.num_classes {
+        let message = format!(
+            "the model has {} outputs but dataset `{}` has {} classes",
+            shape.num_classes,
+            spec.dataset.name,
+            rt.info().classes
+        );
+        return Err(GohspError::spec(
+            file.display().to_string(),
+            "model.num_classes",
+            message,
+            "use weights trained for this dataset, or set model.num_classes",
+        ));
+    }
+    let pretrain = PretrainStage {
+        runtime: rt.clone(),
+        shape: shape.clone(),
+        weights,
+        train: spec.pretrain.clone(),
+        seed: spec.seed,
+        label: format!("dense[{axes}]"),
+    };
+    let model = plan.add(Arc::new(pretrain), &[], &fp);
+    let evaluate = EvaluateStage {
+        runtime: rt.clone(),
+        spec: spec.evaluate.clone(),
+        subject: format!("dense,{axes}"),
+        model_kind: StageKind::Pretrain,
+    };
+    let eval = plan.add(Arc::new(evaluate), &[model], &fp);
+    Ok(DenseNodes { model, eval, shape })
+}
