@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Print each cache entry with its size.
 pub fn status(results: &Path) -> Result<i32> {
-    let cache = Cache::open(results.join("cache"))?;
+    let cache = Cache::open(results)?;
     let entries = cache_status(&cache)?;
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
     for e in &entries {
@@ -31,8 +31,11 @@ pub fn collect_garbage(results: &Path, dry_run: bool, keep: &[PathBuf]) -> Resul
             Err(e) => tracing::warn!(spec = %spec.display(), "not counted as reachable: {e}"),
         }
     }
-    let report = gc(&Cache::open(results.join("cache"))?, &keys, dry_run)?;
+    let report = gc(&Cache::open(results)?, &keys, dry_run)?;
     let verb = if dry_run { "would remove" } else { "removed" };
+    for e in &report.removed {
+        println!("{verb}: {:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], human_bytes(e.bytes), e.label);
+    }
     println!("{verb} {} entries ({}), kept {}", report.removed.len(), human_bytes(report.bytes_freed), report.kept);
     Ok(0)
 }

@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 pub fn run(results: &Path, args: &SpecArgs, jobs: usize, keep_going: bool, force: &[String]) -> Result<i32> {
     let (started, clock) = (SystemTime::now(), Instant::now());
     let (loaded, built) = load_plan(args)?;
-    let cache = Cache::open(results.join("cache"))?;
+    let cache = Cache::open(results)?;
     let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: parse_kinds(force)?, dry_run: false };
     tracing::info!(spec = %loaded.file.display(), points = loaded.points.len(), nodes = built.plan.len(), "running");
     let summary = execute(&built.plan, &cache, &opts)?;

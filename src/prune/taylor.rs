@@ -22,8 +22,9 @@ pub fn taylor_scores(model: &Vit, loader: &Loader, samples: usize) -> Result<Gro
             break;
         }
         let batch = batch?;
+        let take = (samples - seen).min(batch.labels.len());
         let (images, labels) = batch_tensors(&batch, &device);
-        let (loss, _) = loss_fn.loss(model, images, labels);
+        let (loss, _) = loss_fn.loss(model, images.narrow(0, 0, take), labels.narrow(0, 0, take));
         let grads = loss.backward();
         let mut step = NamedTensors::new();
         for (l, block) in model.blocks.iter().enumerate() {
@@ -47,7 +48,7 @@ pub fn taylor_scores(model: &Vit, loader: &Loader, samples: usize) -> Result<Gro
             None => step,
             Some(acc) => super::admm_state::combine(&acc, &step, 1.0),
         });
-        seen += batch.labels.len();
+        seen += take;
     }
     let grads = grads_sum.unwrap_or_default();
     let product = elementwise_product(&vit_tensors(model), &grads);

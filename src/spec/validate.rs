@@ -65,13 +65,26 @@ fn check_model(checks: &mut Checks, model: &ModelSpec) {
 /// What to do about a missing `model.weights` file.
 const WEIGHTS_HINT: &str = "gohsp never downloads weights: get the safetensors checkpoint (timm or Hugging Face names; the spec's comments and the README say where) and point model.weights at it";
 
-/// What to do about a missing `dataset.root` folder.
-const ROOT_HINT: &str = "ImageNet cannot be downloaded automatically: get ILSVRC2012 from image-net.org and arrange train/ and val/ in one folder per class; CIFAR, MNIST and Fashion-MNIST: `gohsp data fetch NAME`, or leave dataset.root out to search the usual places";
+/// What to do about a missing `dataset.root` folder of dataset `name`.
+fn root_hint(name: &str) -> &'static str {
+    match name {
+        "imagefolder" => {
+            "ImageNet cannot be downloaded automatically: get ILSVRC2012 from image-net.org and arrange train/ and val/ in one folder per class"
+        }
+        "cifar10" => "run `gohsp data fetch cifar10`, or leave dataset.root out to search the usual places",
+        "cifar100" => "run `gohsp data fetch cifar100`, or leave dataset.root out to search the usual places",
+        "mnist" => "run `gohsp data fetch mnist`, or leave dataset.root out to search the usual places",
+        "fashion_mnist" => {
+            "run `gohsp data fetch fashion_mnist` or `apt-get install dataset-fashion-mnist`, or leave dataset.root out"
+        }
+        _ => "point dataset.root at an existing folder",
+    }
+}
 
 /// The dataset name, its root folder and the sample limits.
 fn check_dataset(checks: &mut Checks, dataset: &DatasetSpec) {
     checks.one_of("dataset.name", &dataset.name, DATASETS, "dataset");
-    checks.existing("dataset.root", dataset.root.as_deref(), true, "dataset root", ROOT_HINT);
+    checks.existing("dataset.root", dataset.root.as_deref(), true, "dataset root", root_hint(&dataset.name));
     for (key, limit) in [("dataset.limit", dataset.limit), ("dataset.test_limit", dataset.test_limit)] {
         if let Some(limit) = limit {
             checks.at_least(key, limit, 1, "leave it out to use every sample");

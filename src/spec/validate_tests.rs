@@ -74,9 +74,9 @@ fn names_must_be_known() {
     let found = problems(&spec);
     assert_eq!(
         found.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
-        ["model.preset", "dataset.name", "report.formats", "report.plots"]
+        ["dataset.name", "model.preset", "report.formats", "report.plots"]
     );
-    assert!(found[0].hint.contains("deit_tiny") && found[0].hint.contains("deit_base"), "{}", found[0].hint);
+    assert!(found[1].hint.contains("deit_tiny") && found[1].hint.contains("deit_base"), "{}", found[1].hint);
 }
 
 #[test]
@@ -95,8 +95,8 @@ fn paths_must_exist() {
     spec.model.weights = Some("/nonexistent/deit.safetensors".into());
     let found = problems(&spec);
     assert_eq!(found.len(), 2);
-    assert_eq!(found[1].key, "dataset.root");
-    assert!(found[1].message.contains("missing dataset root") && found[1].message.contains("/nonexistent/cifar10"));
+    assert_eq!(found[0].key, "dataset.root", "data problems are reported first: they are the likelier mistake");
+    assert!(found[0].message.contains("missing dataset root") && found[0].message.contains("/nonexistent/cifar10"));
 }
 
 #[test]

@@ -48,7 +48,9 @@ impl Stage for AdmmStage {
     }
 
     fn params(&self) -> serde_json::Value {
-        json!({ "admm": self.admm, "finetune": self.finetune, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
+        // Only the fine-tune settings the W-step uses are part of the key: changing finetune.lr must not rerun ADMM.
+        let w_step = json!({ "weight_decay": self.finetune.weight_decay, "grad_clip": self.finetune.grad_clip, "label_smoothing": self.finetune.label_smoothing });
+        json!({ "admm": self.admm, "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {

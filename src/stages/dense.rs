@@ -6,6 +6,7 @@ use super::pretrain::{PretrainStage, Weights, file_digest};
 use super::runtime::Runtime;
 use super::shape::resolve_shape;
 use crate::error::{GohspError, Result};
+use crate::model::build::check_tensors;
 use crate::model::io::{checkpoint_shape, read_checkpoint};
 use crate::model::presets::preset_heads;
 use crate::model::shape::VitShape;
@@ -63,7 +64,9 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &P
     let shape = match &weights {
         Some(w) => {
             let ckpt = read_checkpoint(&w.path)?;
-            checkpoint_shape(&ckpt, w.heads_hint, &w.path)?
+            let shape = checkpoint_shape(&ckpt, w.heads_hint, &w.path)?;
+            check_tensors(&shape, &ckpt.tensors, &w.path)?;
+            shape
         }
         None => resolve_shape(&spec.model, rt.info())?,
     };

@@ -121,10 +121,10 @@ impl Trainer {
         for epoch in progress.epochs_done..epochs {
             let (next, log) = self.run_epoch(model, objective, loader, epoch)?;
             model = next;
-            log_epoch(&self.label, &log);
-            progress.logs.push(log);
+            progress.logs.push(log.clone());
             progress.epochs_done = epoch + 1;
             self.save_checkpoint(&checkpoints, &model, &progress)?;
+            log_epoch(&self.label, &log);
         }
         Ok((model, progress.logs))
     }

@@ -1,0 +1,107 @@
+//! Library-level cost and evaluation tests: MACs of pruned models against a count from their tensors, latency
+//! bookkeeping, and exact accuracy of a classifier biased towards fixed classes.
+
+use burn::tensor::Device;
+use gohsp::data::loader::Loader;
+use gohsp::data::mnist5k::load_mnist5k;
+use gohsp::data::recipe::eval_transform;
+use gohsp::eval::{accuracy, latency};
+use gohsp::model::build::build_vit;
+use gohsp::model::cost::{cost, macs_per_image, param_count};
+use gohsp::model::host::NamedTensors;
+use gohsp::model::init::init_tensors;
+use gohsp::model::shape::VitShape;
+use gohsp::prune::hard::slice_tensors;
+use gohsp::prune::mask::StructureMask;
+use gohsp::prune::select::{keep_top_global, random_scores};
+use std::path::Path;
+
+/// MACs of one image counted from the tensors alone: every linear's out*in per token it sees, q k^T and attn v
+/// (T*T*A each), the patch projection per patch and the classifier(s) on their one token.
+fn macs_from_tensors(tensors: &NamedTensors) -> u64 {
+    let dims = |name: &str| tensors[name].shape.iter().map(|&d| d as u64).collect::<Vec<u64>>();
+    let pos = dims("pos_embed");
+    let tokens = pos[1];
+    let prefix = 1 + tensors.contains_key("dist_token") as u64;
+    let patch = dims("patch_embed.proj.weight").iter().product::<u64>() * (tokens - prefix);
+    let mut total = patch;
+    let mut l = 0;
+    while tensors.contains_key(&format!("blocks.{l}.attn.qkv.weight")) {
+        for linear in ["attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"] {
+            let w = dims(&format!("blocks.{l}.{linear}.weight"));
+            total += tokens * w[0] * w[1];
+        }
+        let attn_dim = dims(&format!("blocks.{l}.attn.qkv.weight"))[0] / 3;
+        total += 2 * tokens * tokens * attn_dim;
+        l += 1;
+    }
+    for head in ["head", "head_dist"] {
+        if tensors.contains_key(&format!("{head}.weight")) {
+            total += dims(&format!("{head}.weight")).iter().product::<u64>();
+        }
+    }
+    total
+}
+
+fn pruned(shape: &VitShape, heads_removed: usize, neurons_removed: usize, seed: u64) -> (NamedTensors, VitShape) {
+    let heads: Vec<usize> = shape.blocks.iter().map(|b| b.heads).collect();
+    let neurons: Vec<usize> = shape.blocks.iter().map(|b| b.mlp).collect();
+    let mask = StructureMask {
+        heads: keep_top_global(&random_scores(&heads, seed), heads_removed, 0),
+        neurons: keep_top_global(&random_scores(&neurons, seed + 1), neurons_removed, 1),
+    };
+    let (tensors, manifest) = slice_tensors(shape, &init_tensors(shape, seed), &mask);
+    (tensors, manifest.shape)
+}
+
+#[test]
+fn macs_of_pruned_models_match_a_count_from_their_tensors() {
+    let micro = VitShape::uniform(28, 7, 1, 10, 48, 4, 4, 2.0);
+    let distilled = VitShape { distilled: true, ..VitShape::uniform(32, 8, 3, 7, 24, 3, 3, 3.0) };
+    for (shape, heads_removed, neurons_removed) in [(micro, 7, 150), (distilled, 4, 100)] {
+        let dense_macs = macs_per_image(&shape);
+        assert_eq!(dense_macs, macs_from_tensors(&init_tensors(&shape, 0)), "dense {shape:?}");
+        for seed in [1, 2, 3] {
+            let (tensors, pruned_shape) = pruned(&shape, heads_removed, neurons_removed, seed);
+            let macs = macs_per_image(&pruned_shape);
+            assert_eq!(macs, macs_from_tensors(&tensors), "seed {seed}: {pruned_shape:?}");
+            assert!(macs < dense_macs);
+            let held: u64 = tensors.values().map(|t| t.numel() as u64).sum();
+            assert_eq!(cost(&pruned_shape).params, held);
+            assert_eq!(param_count(&pruned_shape), held);
+        }
+    }
+}
+
+fn micro_model(tensors: &NamedTensors, shape: &VitShape) -> gohsp::model::vit::Vit {
+    build_vit(shape, tensors, &Device::flex(), Path::new("<micro>")).unwrap()
+}
+
+#[test]
+fn latency_reports_a_positive_median_and_the_matching_throughput() {
+    let shape = VitShape::uniform(28, 7, 1, 10, 32, 2, 4, 2.0);
+    let model = micro_model(&init_tensors(&shape, 4), &shape);
+    let result = latency(&model, 8, 1, 5);
+    assert_eq!(result.batch, 8);
+    assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
+    let expected = 8.0 / (result.median_ms / 1e3);
+    assert!((result.images_per_s - expected).abs() <= 1e-9 * expected, "{result:?}");
+}
+
+#[test]
+fn a_classifier_biased_to_fixed_classes_scores_their_share_of_the_test_set() {
+    let shape = VitShape::uniform(28, 7, 1, 10, 32, 2, 4, 2.0);
+    let mut tensors = init_tensors(&shape, 9);
+    // Class 3 always wins; classes 1, 5, 7 and 9 always fill the rest of the top five.
+    let bias = tensors.get_mut("head.bias").unwrap();
+    for (class, value) in [(3, 1e4), (1, 9e3), (5, 8e3), (7, 7e3), (9, 6e3)] {
+        bias.data[class] = value;
+    }
+    let splits = load_mnist5k().unwrap();
+    let info = splits.test.info().clone();
+    let test = Loader::new(splits.test, eval_transform(&info, 28), 300, false, 0);
+    let acc = accuracy(&micro_model(&tensors, &shape), &test).unwrap();
+    assert_eq!(acc.images, 1000);
+    assert_eq!(acc.top1, 10.0, "{acc:?}");
+    assert_eq!(acc.top5, 50.0, "{acc:?}");
+}
