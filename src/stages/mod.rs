@@ -15,5 +15,6 @@ pub mod publish;
 pub mod rank;
 pub mod recipes;
 pub mod report;
+pub mod report_entry;
 pub mod runtime;
 pub mod shape;

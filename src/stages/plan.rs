@@ -3,7 +3,8 @@
 use super::chain::add_chain;
 use super::dense::{Runtimes, add_dense};
 use super::names::{DENSE_AXES, axes_of, variant_name};
-use super::report::{ReportEntry, ReportStage};
+use super::report::ReportStage;
+use super::report_entry::ReportEntry;
 use crate::error::Result;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::spec::load::LoadedSpec;

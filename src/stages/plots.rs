@@ -4,7 +4,7 @@ use super::admm::MASK_FILE;
 use super::artifacts::read_json;
 use super::prune::{PRUNE_FILE, PruneRecord};
 use super::rank::RANKING_FILE;
-use super::report::ReportEntry;
+use super::report_entry::ReportEntry;
 use crate::error::Result;
 use crate::pipeline::stage::{InputArtifact, StageContext, StageKind};
 use crate::prune::mask::StructureMask;

@@ -3,32 +3,13 @@
 use super::artifacts::{read_json, write_json};
 use super::evaluate::{EVAL_FILE, EvalRecord};
 use super::plots::write_plots;
+use super::report_entry::ReportEntry;
 use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::report::metrics::{METRICS_FILE, MetricsRow, write_csv};
 use crate::report::table::write_tables;
 use crate::spec::types::ReportSpec;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-/// One row group of the report: which evaluation input belongs to which grid point.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReportEntry {
-    /// The grid point's name (`dense` for a dense model).
-    pub point: String,
-    /// Method name (`dense` for the dense model).
-    pub method: String,
-    /// Target sparsity.
-    pub target_sparsity: f64,
-    /// Seed.
-    pub seed: u64,
-    /// Index of this entry's evaluation among the stage's inputs.
-    pub eval_input: usize,
-    /// Index of the matching dense evaluation among the stage's inputs.
-    pub dense_input: usize,
-    /// Indices of the inputs whose artifacts feed the plots (rank, admm, prune, finetune), if any.
-    pub plot_inputs: Vec<usize>,
-}
 
 /// Builds the report of one experiment.
 pub struct ReportStage {
