@@ -15,6 +15,7 @@ test:
 # Benchmarks: training and inference images/s against a same-process baseline; PyTorch reference when torch is installed.
 bench:
     cargo bench --bench throughput
+    cargo bench --bench loader
     -python3 benches/torch_reference.py
 
 # Formatting and lints, as CI runs them.

@@ -6,16 +6,16 @@
 //! calling thread instead of inside rayon's pool), GOHSP_BENCH_MODELS (comma list, default `deit_tiny,vit_mnist`).
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::Device;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
 use gohsp::data::loader::Batch;
-use gohsp::eval::latency;
 use gohsp::model::build::build_vit;
 use gohsp::model::cost::param_count;
 use gohsp::model::host::NamedTensors;
 use gohsp::model::init::init_tensors;
 use gohsp::model::presets::preset;
 use gohsp::model::shape::VitShape;
+use gohsp::model::vit::Vit;
 use gohsp::prune::budget::{BudgetRequest, solve_budget};
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::mask::StructureMask;
@@ -44,13 +44,20 @@ struct Case {
 const CASES: [Case; 2] =
     [Case { preset: "deit_tiny", classes: 1000, batch: 8 }, Case { preset: "vit_mnist", classes: 10, batch: 128 }];
 
-/// Training and inference rates of one model.
+/// Wall and CPU time (all threads) of one measured repeat, in seconds.
 #[derive(Clone, Copy, Debug)]
+struct Sample {
+    wall: f64,
+    cpu: f64,
+}
+
+/// Medians of a variant's training steps and inference passes.
+#[derive(Clone, Copy, Debug, Default)]
 struct Rates {
     train_step_s: f64,
-    train_images_per_s: f64,
+    train_cpu_s: f64,
     infer_batch_s: f64,
-    infer_images_per_s: f64,
+    infer_cpu_s: f64,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -62,6 +69,29 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// CPU seconds (user + system, all threads) this process has used, from /proc/self/stat; NaN where unreadable.
+fn cpu_seconds() -> f64 {
+    let ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
+        // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+    });
+    // The kernel reports USER_HZ ticks, 100 per second on Linux.
+    ticks.map_or(f64::NAN, |t| t / 100.0)
+}
+
+/// The machine's 1-minute load average, as text.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or("?".into(), |l| l.split_whitespace().next().unwrap_or("?").into())
+}
+
+fn timed(f: impl FnOnce()) -> Sample {
+    let (wall, cpu) = (Instant::now(), cpu_seconds());
+    f();
+    Sample { wall: wall.elapsed().as_secs_f64(), cpu: cpu_seconds() - cpu }
+}
+
 /// A random host batch of `batch` images shaped for `shape`, with random labels below `classes`.
 fn random_batch(shape: &VitShape, batch: usize, seed: u64) -> Batch {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -71,46 +101,104 @@ fn random_batch(shape: &VitShape, batch: usize, seed: u64) -> Batch {
     Batch { images, labels, shape: dims }
 }
 
-/// Median seconds of one training step, as `Trainer::run_epoch` runs it: batch to device, forward, label-smoothed
-/// cross-entropy, backward, AdamW (the pretrain defaults: weight decay 0.05, per-tensor clip 1.0), loss read back and
-/// top-1 counted.
-fn train_step_seconds(shape: &VitShape, tensors: &NamedTensors, batch: &Batch, steps: usize) -> f64 {
-    let device = Device::flex().autodiff();
-    let mut model = build_vit(shape, tensors, &device, Path::new("<random init>")).expect("random init fits its shape");
-    let objective = CrossEntropy::new(0.1, &device);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(0.05)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-        .init();
-    let mut times = Vec::with_capacity(steps);
-    for step in 0..WARMUP + steps {
-        let start = Instant::now();
-        let (images, labels) = batch_tensors(batch, &device);
-        let (loss, logits) = objective.loss(&model, images, labels);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-4, model, grads);
-        let loss = loss.into_scalar::<f32>();
-        let _ = count_correct(logits.inner(), &batch.labels, 1);
-        assert!(loss.is_finite(), "training diverged: loss {loss}");
-        if step >= WARMUP {
-            times.push(start.elapsed().as_secs_f64());
-        }
-    }
-    median(times)
+/// One model under measurement: its training copy with optimizer, and its inference copy with a fixed input.
+struct Variant {
+    name: &'static str,
+    shape: VitShape,
+    batch: Batch,
+    train_device: Device,
+    model: Option<Vit>,
+    optim: ModuleOptimizer,
+    objective: CrossEntropy,
+    infer_model: Vit,
+    infer_input: Tensor<4>,
+    train: Vec<Sample>,
+    infer: Vec<Sample>,
 }
 
-/// Training and inference rates of the model `shape` with weights `tensors`.
-fn measure(shape: &VitShape, tensors: &NamedTensors, batch: usize, steps: usize) -> Rates {
-    let host_batch = random_batch(shape, batch, 1);
-    let train_step_s = train_step_seconds(shape, tensors, &host_batch, steps);
-    let model = build_vit(shape, tensors, &Device::flex(), Path::new("<random init>")).expect("random init fits");
-    let infer = latency(&model, batch, WARMUP, 2 * steps);
-    let infer_batch_s = infer.median_ms / 1e3;
-    Rates {
-        train_step_s,
-        train_images_per_s: batch as f64 / train_step_s,
-        infer_batch_s,
-        infer_images_per_s: infer.images_per_s,
+impl Variant {
+    fn new(name: &'static str, shape: VitShape, tensors: &NamedTensors, batch: usize) -> Self {
+        let source = Path::new("<random init>");
+        let train_device = Device::flex().autodiff();
+        let model = build_vit(&shape, tensors, &train_device, source).expect("random init fits its shape");
+        let infer_model = build_vit(&shape, tensors, &Device::flex(), source).expect("random init fits its shape");
+        let host = random_batch(&shape, batch, 1);
+        let infer_input = batch_tensors(&host, &Device::flex()).0;
+        // The pretrain defaults of src/spec/defaults.rs: weight decay 0.05, per-tensor gradient-norm clip 1.0.
+        let optim = AdamWConfig::new()
+            .with_weight_decay(0.05)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+            .init();
+        let objective = CrossEntropy::new(0.1, &train_device);
+        Self {
+            name,
+            shape,
+            batch: host,
+            train_device,
+            model: Some(model),
+            optim,
+            objective,
+            infer_model,
+            infer_input,
+            train: Vec::new(),
+            infer: Vec::new(),
+        }
+    }
+
+    /// One training step as `Trainer::run_epoch` runs it: batch to device, forward, label-smoothed cross-entropy,
+    /// backward, AdamW step, loss read back, top-1 counted.
+    fn train_step(&mut self, record: bool) {
+        let sample = timed(|| {
+            let model = self.model.take().expect("model present between steps");
+            let (images, labels) = batch_tensors(&self.batch, &self.train_device);
+            let (loss, logits) = self.objective.loss(&model, images, labels);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            self.model = Some(self.optim.step(1e-4, model, grads));
+            let loss = loss.into_scalar::<f32>();
+            let _ = count_correct(logits.inner(), &self.batch.labels, 1);
+            assert!(loss.is_finite(), "training diverged: loss {loss}");
+        });
+        if record {
+            self.train.push(sample);
+        }
+    }
+
+    /// One inference forward pass, read back to the host (as `gohsp::eval::latency` times it).
+    fn infer_pass(&mut self, record: bool) {
+        let sample = timed(|| {
+            let _ = self.infer_model.forward(self.infer_input.clone()).into_data();
+        });
+        if record {
+            self.infer.push(sample);
+        }
+    }
+
+    fn rates(&self) -> Rates {
+        let med = |samples: &[Sample], f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+        Rates {
+            train_step_s: med(&self.train, |s| s.wall),
+            train_cpu_s: med(&self.train, |s| s.cpu),
+            infer_batch_s: med(&self.infer, |s| s.wall),
+            infer_cpu_s: med(&self.infer, |s| s.cpu),
+        }
+    }
+
+    fn print(&self, model: &str) -> Rates {
+        let r = self.rates();
+        let b = self.batch.labels.len() as f64;
+        println!(
+            "model={model} variant={} batch={b} params={} train_step_ms={:.1} train_images_per_s={:.2} \
+             train_cpu_ms={:.0} infer_batch_ms={:.1} infer_images_per_s={:.2} infer_cpu_ms={:.0}",
+            self.name,
+            param_count(&self.shape),
+            r.train_step_s * 1e3,
+            b / r.train_step_s,
+            r.train_cpu_s * 1e3,
+            r.infer_batch_s * 1e3,
+            b / r.infer_batch_s,
+            r.infer_cpu_s * 1e3,
+        );
+        r
     }
 }
 
@@ -127,32 +215,34 @@ fn prune(shape: &VitShape, tensors: &NamedTensors) -> (VitShape, NamedTensors) {
     (manifest.shape, sliced)
 }
 
-fn print_rates(model: &str, variant: &str, batch: usize, params: u64, rates: &Rates) {
-    println!(
-        "model={model} variant={variant} batch={batch} params={params} train_step_ms={:.1} \
-         train_images_per_s={:.2} infer_batch_ms={:.1} infer_images_per_s={:.2}",
-        rates.train_step_s * 1e3,
-        rates.train_images_per_s,
-        rates.infer_batch_s * 1e3,
-        rates.infer_images_per_s
-    );
-}
-
+/// Dense and pruned variants of one preset, their steps and passes interleaved (dense, pruned, dense, ...) so that
+/// a change in the machine's load hits both alike.
 fn run_case(case: &Case, steps: usize) {
     let shape = preset(case.preset, case.classes).expect("known preset");
     let tensors = init_tensors(&shape, 0);
-    let dense = measure(&shape, &tensors, case.batch, steps);
-    print_rates(case.preset, "dense", case.batch, param_count(&shape), &dense);
     let (pruned_shape, pruned_tensors) = prune(&shape, &tensors);
-    let pruned = measure(&pruned_shape, &pruned_tensors, case.batch, steps);
-    print_rates(case.preset, "gohsp40", case.batch, param_count(&pruned_shape), &pruned);
+    let mut variants = [
+        Variant::new("dense", shape.clone(), &tensors, case.batch),
+        Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch),
+    ];
+    for step in 0..WARMUP + steps {
+        variants.iter_mut().for_each(|v| v.train_step(step >= WARMUP));
+    }
+    for pass in 0..WARMUP + 2 * steps {
+        variants.iter_mut().for_each(|v| v.infer_pass(pass >= WARMUP));
+    }
+    let dense = variants[0].print(case.preset);
+    let pruned = variants[1].print(case.preset);
     let heads: Vec<usize> = pruned_shape.blocks.iter().map(|b| b.heads).collect();
     let achieved = 1.0 - param_count(&pruned_shape) as f64 / param_count(&shape) as f64;
     println!(
-        "model={} pruned/dense sparsity={achieved:.3} heads_per_block={heads:?} train_speedup={:.2} infer_speedup={:.2}",
+        "model={} pruned/dense sparsity={achieved:.3} heads_per_block={heads:?} train_speedup={:.2} \
+         infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
         case.preset,
-        pruned.train_images_per_s / dense.train_images_per_s,
-        pruned.infer_images_per_s / dense.infer_images_per_s
+        dense.train_step_s / pruned.train_step_s,
+        dense.infer_batch_s / pruned.infer_batch_s,
+        dense.train_cpu_s / pruned.train_cpu_s,
+        dense.infer_cpu_s / pruned.infer_cpu_s,
     );
 }
 
@@ -164,10 +254,17 @@ fn main() {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the first pool built here");
     println!(
         "# gohsp throughput: burn flex backend, {threads} rayon threads, {} pool, {steps} timed training steps \
-         (median) after {WARMUP} warm-up, {} inference passes (median)",
+         (median) after {WARMUP} warm-up, {} inference passes (median), dense and pruned interleaved; load average {}",
         if in_pool { "inside the" } else { "outside the" },
-        2 * steps
+        2 * steps,
+        load_average()
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if load_average().parse::<f64>().is_ok_and(|load| load > cores as f64) {
+        println!(
+            "# warning: load average above the {cores} cores: wall times are inflated, compare the cpu_ms columns"
+        );
+    }
     let start = Instant::now();
     for case in CASES.iter().filter(|c| wanted.split(',').any(|w| w.trim() == c.preset)) {
         if in_pool {
@@ -178,5 +275,5 @@ fn main() {
             run_case(case, steps);
         }
     }
-    println!("# total {:.1} s", start.elapsed().as_secs_f64());
+    println!("# total {:.1} s, load average {}", start.elapsed().as_secs_f64(), load_average());
 }

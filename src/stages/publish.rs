@@ -5,12 +5,16 @@ use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{NodeId, Plan};
 use std::path::Path;
 
-/// Copy the report's artifacts into `dest` (replacing older files of the same name) and return results.md's text.
+/// Replace `dest` (a generated folder) with the report's artifacts and return results.md's text.
 pub fn publish_report(plan: &Plan, report: NodeId, cache: &Cache, dest: &Path) -> Result<String> {
     let node = plan.node(report);
     let Lookup::Hit(entry) = cache.lookup(node.kind(), &node.key)? else {
         return Err(GohspError::Internal(format!("report entry {} vanished before publishing", node.key.as_str())));
     };
+    if dest.is_dir() {
+        // Plots of an earlier, different grid must not linger beside this report's.
+        std::fs::remove_dir_all(dest).at_path(dest)?;
+    }
     copy_tree(&entry, dest)?;
     std::fs::read_to_string(dest.join("results.md")).or_else(|_| Ok(String::new()))
 }
