@@ -22,3 +22,7 @@ bench:
 check:
     cargo fmt --check
     cargo clippy --release --all-targets -- -D warnings
+
+# Compile-check the CUDA backend (no GPU needed). DOCS_RS=1 stops burn's LLVM bundler from downloading at build time.
+check-cuda:
+    DOCS_RS=1 cargo check --release --features cuda

@@ -4,7 +4,7 @@ use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::loader::Loader;
 use crate::data::open::open_splits;
 use crate::data::recipe::{eval_transform, train_transform};
-use crate::error::{GohspError, Result};
+use crate::error::Result;
 use crate::spec::types::{DatasetSpec, DeviceKind};
 use burn::tensor::Device;
 use std::sync::Arc;
@@ -77,7 +77,7 @@ pub fn make_device(kind: DeviceKind) -> Result<Device> {
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => Ok(Device::cuda(0)),
         #[cfg(not(feature = "cuda"))]
-        DeviceKind::Cuda => Err(GohspError::usage(
+        DeviceKind::Cuda => Err(crate::error::GohspError::usage(
             "device `cuda` asked for, but this binary was built without CUDA support",
             "rebuild with `cargo build --release --features cuda` on a machine with the CUDA toolkit, or use --device cpu",
         )),
