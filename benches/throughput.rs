@@ -123,7 +123,7 @@ impl Variant {
         let model = build_vit(&shape, tensors, &train_device, source).expect("random init fits its shape");
         let infer_model = build_vit(&shape, tensors, &Device::flex(), source).expect("random init fits its shape");
         let host = random_batch(&shape, batch, 1);
-        let infer_input = batch_tensors(&host, &Device::flex()).0;
+        let infer_input = batch_tensors(host.clone(), &Device::flex()).0;
         // The pretrain defaults of src/spec/defaults.rs: weight decay 0.05, per-tensor gradient-norm clip 1.0.
         let optim = AdamWConfig::new()
             .with_weight_decay(0.05)
@@ -150,7 +150,8 @@ impl Variant {
     fn train_step(&mut self, record: bool) {
         let sample = timed(|| {
             let model = self.model.take().expect("model present between steps");
-            let (images, labels) = batch_tensors(&self.batch, &self.train_device);
+            // The host batch is reused every step, so it is cloned here as a fresh batch would be moved in.
+            let (images, labels, _) = batch_tensors(self.batch.clone(), &self.train_device);
             let (loss, logits) = self.objective.loss(&model, images, labels);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             self.model = Some(self.optim.step(1e-4, model, grads));

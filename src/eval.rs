@@ -24,11 +24,11 @@ pub fn accuracy(model: &Vit, loader: &Loader) -> Result<Accuracy> {
     let (mut top1, mut top5, mut images) = (0, 0, 0);
     for batch in loader.epoch(0) {
         let batch = batch?;
-        let (x, _) = batch_tensors(&batch, &device);
-        let (c1, c5) = count_correct(model.forward(x), &batch.labels, 5);
+        let (x, _, labels) = batch_tensors(batch, &device);
+        let (c1, c5) = count_correct(model.forward(x), &labels, 5);
         top1 += c1;
         top5 += c5;
-        images += batch.labels.len();
+        images += labels.len();
     }
     let pct = |c: usize| 100.0 * c as f64 / images.max(1) as f64;
     Ok(Accuracy { top1: pct(top1), top5: pct(top5), images })

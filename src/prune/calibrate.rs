@@ -26,8 +26,8 @@ pub fn head_similarities(
             break;
         }
         let batch = batch?;
-        let (images, _) = batch_tensors(&batch, &device);
         let take = (samples - seen).min(batch.labels.len());
+        let (images, _, _) = batch_tensors(batch, &device);
         let (_, traces) = model.forward_traced(images.narrow(0, 0, take), true);
         let signals: Vec<Tensor<3>> =
             traces.into_iter().map(|t| head_signal(t.attention, t.head_output, signal, similarity)).collect();

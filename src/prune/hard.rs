@@ -8,20 +8,21 @@ use crate::model::shape::VitShape;
 /// The sliced tensors and the manifest of the smaller model.
 pub fn slice_tensors(shape: &VitShape, tensors: &NamedTensors, mask: &StructureMask) -> (NamedTensors, PrunedManifest) {
     let mut out = tensors.clone();
+    let (kept_heads, kept_neurons) = (mask.kept_heads(), mask.kept_neurons());
     for (l, block) in shape.blocks.iter().enumerate() {
         let (dh, a) = (block.head_dim, block.attn_dim());
-        let heads = mask.kept_heads()[l].clone();
+        let heads = &kept_heads[l];
         let qkv_rows: Vec<usize> =
             (0..3).flat_map(|s| heads.iter().flat_map(move |&h| (0..dh).map(move |j| s * a + h * dh + j))).collect();
         let head_cols: Vec<usize> = heads.iter().flat_map(|&h| h * dh..(h + 1) * dh).collect();
-        let neurons = mask.kept_neurons()[l].clone();
+        let neurons = &kept_neurons[l];
         let name = |rest: &str| format!("blocks.{l}.{rest}");
         out.insert(name("attn.qkv.weight"), tensors[&name("attn.qkv.weight")].select_rows(&qkv_rows));
         out.insert(name("attn.qkv.bias"), tensors[&name("attn.qkv.bias")].select_rows(&qkv_rows));
         out.insert(name("attn.proj.weight"), tensors[&name("attn.proj.weight")].select_cols(&head_cols));
-        out.insert(name("mlp.fc1.weight"), tensors[&name("mlp.fc1.weight")].select_rows(&neurons));
-        out.insert(name("mlp.fc1.bias"), tensors[&name("mlp.fc1.bias")].select_rows(&neurons));
-        out.insert(name("mlp.fc2.weight"), tensors[&name("mlp.fc2.weight")].select_cols(&neurons));
+        out.insert(name("mlp.fc1.weight"), tensors[&name("mlp.fc1.weight")].select_rows(neurons));
+        out.insert(name("mlp.fc1.bias"), tensors[&name("mlp.fc1.bias")].select_rows(neurons));
+        out.insert(name("mlp.fc2.weight"), tensors[&name("mlp.fc2.weight")].select_cols(neurons));
     }
     let manifest = PrunedManifest {
         format: PrunedManifest::FORMAT.to_string(),

@@ -23,7 +23,7 @@ pub fn taylor_scores(model: &Vit, loader: &Loader, samples: usize) -> Result<Gro
         }
         let batch = batch?;
         let take = (samples - seen).min(batch.labels.len());
-        let (images, labels) = batch_tensors(&batch, &device);
+        let (images, labels, _) = batch_tensors(batch, &device);
         let (loss, _) = loss_fn.loss(model, images.narrow(0, 0, take), labels.narrow(0, 0, take));
         let grads = loss.backward();
         let mut step = NamedTensors::new();

@@ -3,11 +3,12 @@
 use crate::data::loader::Batch;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-/// The batch's images [B, C, H, W] and labels [B] on `device`.
-pub fn batch_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
-    let images = Tensor::from_data(TensorData::new(batch.images.clone(), batch.shape.to_vec()), device);
+/// The batch's images [B, C, H, W] and labels [B] on `device`; the pixels move without a copy, the host labels are
+/// handed back for counting.
+pub fn batch_tensors(batch: Batch, device: &Device) -> (Tensor<4>, Tensor<1, Int>, Vec<i64>) {
+    let images = Tensor::from_data(TensorData::new(batch.images, batch.shape.to_vec()), device);
     let labels = Tensor::from_data(TensorData::new(batch.labels.clone(), [batch.labels.len()]), device);
-    (images, labels)
+    (images, labels, batch.labels)
 }
 
 /// How many rows of `logits` have their arg-max at the label, and how many have the label in their top `k`.

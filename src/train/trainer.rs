@@ -67,15 +67,15 @@ impl Trainer {
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, 0.0);
         for (step, batch) in loader.epoch(epoch).into_iter().enumerate() {
             let batch = batch?;
-            let (images, labels) = batch_tensors(&batch, &device);
+            let (images, labels, host_labels) = batch_tensors(batch, &device);
             let (loss, logits) = objective.loss(&model, images, labels);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             lr = self.schedule.lr(epoch * self.steps_per_epoch + step);
             model = self.optim.step(lr, model, grads);
             let batch_loss = loss.into_scalar::<f32>() as f64;
-            loss_sum += batch_loss * batch.labels.len() as f64;
-            correct += count_correct(logits.inner(), &batch.labels, 1).0;
-            seen += batch.labels.len();
+            loss_sum += batch_loss * host_labels.len() as f64;
+            correct += count_correct(logits.inner(), &host_labels, 1).0;
+            seen += host_labels.len();
             bar.step(batch_loss);
         }
         bar.finish();
