@@ -27,6 +27,8 @@ pub struct AggregatedRow {
     pub top1_std: Option<f64>,
     /// Mean top-5 accuracy over the seeds that report it.
     pub top5_mean: Option<f64>,
+    /// Mean top-1 before fine-tuning, when the rows carry it.
+    pub one_shot_mean: Option<f64>,
     /// Mean achieved sparsity (fraction).
     pub achieved_sparsity: f64,
     /// Mean parameter count.
@@ -82,6 +84,7 @@ fn average(group: &[&MetricsRow]) -> AggregatedRow {
     let mean_of = |value: fn(&MetricsRow) -> f64| mean(&group.iter().map(|r| value(r)).collect::<Vec<_>>());
     let top1: Vec<f64> = group.iter().map(|r| r.top1).collect();
     let top5: Vec<f64> = group.iter().filter_map(|r| r.top5).collect();
+    let one_shot: Vec<f64> = group.iter().filter_map(|r| r.one_shot_top1).collect();
     AggregatedRow {
         model: first.model.clone(),
         dataset: first.dataset.clone(),
@@ -92,6 +95,7 @@ fn average(group: &[&MetricsRow]) -> AggregatedRow {
         top1_mean: mean(&top1),
         top1_std: sample_std(&top1),
         top5_mean: (!top5.is_empty()).then(|| mean(&top5)),
+        one_shot_mean: (!one_shot.is_empty()).then(|| mean(&one_shot)),
         achieved_sparsity: mean_of(|r| r.achieved_sparsity),
         params: mean_of(|r| r.params as f64),
         macs: mean_of(|r| r.macs as f64),

@@ -40,6 +40,9 @@ pub struct MetricsRow {
     pub top1: f64,
     /// Top-5 accuracy in percent (datasets with 100+ classes only).
     pub top5: Option<f64>,
+    /// Top-1 of the sliced model before fine-tuning (absent for the dense model and in older files).
+    #[serde(default)]
+    pub one_shot_top1: Option<f64>,
     /// Parameters of the dense model.
     pub dense_params: u64,
     /// Multiply-accumulates per image of the dense model.
@@ -143,6 +146,7 @@ pub(crate) fn sample_row(method: &str, sparsity: f64, seed: u64, latency_batch: 
         macs: (50_000_000.0 * kept) as u64,
         top1: 90.0 - 10.0 * sparsity + seed as f64 * 0.1,
         top5: None,
+        one_shot_top1: None,
         dense_params: 1_000_000,
         dense_macs: 50_000_000,
         dense_top1: 90.0 + seed as f64 * 0.1,
@@ -165,6 +169,7 @@ mod tests {
         let path = dir.path().join(METRICS_FILE);
         let mut odd = sample_row("gohsp", 0.1 + 0.2, 3, 64);
         odd.top5 = Some(0.1 + 97.023_456_789);
+        odd.one_shot_top1 = Some(61.25);
         odd.latency_ms = 1e-300;
         odd.point = "method=\"gohsp\",sparsity=0.3".into();
         let rows = vec![sample_row("dense", 0.0, 0, 1), odd];

@@ -8,24 +8,25 @@ use crate::report::aggregate::{AggregatedRow, aggregate};
 use crate::report::metrics::{MetricsRow, write_csv};
 
 /// Column headers: (Markdown, LaTeX).
-const HEADERS: [(&str, &str); 10] = [
+const HEADERS: [(&str, &str); 11] = [
     ("model", "model"),
     ("method", "method"),
     ("target sparsity (%)", "target sparsity (\\%)"),
     ("achieved sparsity (%)", "achieved sparsity (\\%)"),
     ("params (M)", "params (M)"),
     ("GMACs", "GMACs"),
+    ("one-shot top-1 (%)", "one-shot top-1 (\\%)"),
     ("top-1 (%)", "top-1 (\\%)"),
     ("Δ top-1", "$\\Delta$ top-1"),
     ("latency (ms)", "latency (ms)"),
     ("speedup (×)", "speedup ($\\times$)"),
 ];
 /// Index of the top-1 column, the one that may be bold.
-const TOP1_COLUMN: usize = 6;
+const TOP1_COLUMN: usize = 7;
 
 /// One formatted table row: plain-text cells and whether its top-1 is the best of its group.
 struct TableRow {
-    cells: [String; 10],
+    cells: [String; 11],
     bold_top1: bool,
 }
 
@@ -33,7 +34,7 @@ struct TableRow {
 pub fn render_markdown(rows: &[AggregatedRow], latency_batch: Option<usize>) -> String {
     let (selected, caption) = select(rows, latency_batch);
     let mut out = markdown_line(HEADERS.iter().map(|h| h.0.to_string()));
-    out += &markdown_line((0..10).map(|i| if i < 2 { ":--".to_string() } else { "--:".to_string() }));
+    out += &markdown_line((0..HEADERS.len()).map(|i| if i < 2 { ":--".to_string() } else { "--:".to_string() }));
     for row in table_rows(&selected) {
         let cells = row.cells.iter().enumerate().map(|(i, cell)| {
             let cell = cell.replace('|', "\\|");
@@ -49,7 +50,7 @@ pub fn render_latex(rows: &[AggregatedRow], latency_batch: Option<usize>) -> Str
     let (selected, caption) = select(rows, latency_batch);
     let mut out = String::from("\\begin{table}[t]\n\\centering\n");
     out += &format!("\\caption{{{}}}\n", latex_escape(&caption).replace('±', "$\\pm$"));
-    out += "\\begin{tabular}{llrrrrrrrr}\n\\toprule\n";
+    out += &format!("\\begin{{tabular}}{{ll{}}}\n\\toprule\n", "r".repeat(HEADERS.len() - 2));
     out += &(HEADERS.map(|h| h.1).join(" & ") + " \\\\\n\\midrule\n");
     let table = table_rows(&selected);
     for (i, row) in table.iter().enumerate() {
@@ -124,8 +125,8 @@ fn table_rows(rows: &[AggregatedRow]) -> Vec<TableRow> {
         .collect()
 }
 
-/// The ten plain-text cells of one row.
-fn cells(row: &AggregatedRow, model: String) -> [String; 10] {
+/// The eleven plain-text cells of one row (`-` where a value does not apply, e.g. the dense model's one-shot top-1).
+fn cells(row: &AggregatedRow, model: String) -> [String; 11] {
     let top1 = match row.top1_std {
         Some(std) => format!("{:.2} ± {:.2}", row.top1_mean, std),
         None => format!("{:.2}", row.top1_mean),
@@ -137,6 +138,7 @@ fn cells(row: &AggregatedRow, model: String) -> [String; 10] {
         format!("{:.2}", row.achieved_sparsity * 100.0),
         format!("{:.2}", row.params / 1e6),
         format!("{:.3}", row.macs / 1e9),
+        row.one_shot_mean.map_or_else(|| "-".to_string(), |v| format!("{v:.2}")),
         top1,
         signed(row.top1_mean - row.dense_top1),
         format!("{:.2}", row.latency_ms),

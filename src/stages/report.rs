@@ -3,6 +3,7 @@
 use super::artifacts::{read_json, write_json};
 use super::evaluate::{EVAL_FILE, EvalRecord};
 use super::plots::write_plots;
+use super::prune::{PRUNE_FILE, PruneRecord};
 use super::report_entry::ReportEntry;
 use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
@@ -43,7 +44,8 @@ impl Stage for ReportStage {
         for entry in &self.entries {
             let eval: EvalRecord = read_json(&ctx.inputs[entry.eval_input].dir, EVAL_FILE)?;
             let dense: EvalRecord = read_json(&ctx.inputs[entry.dense_input].dir, EVAL_FILE)?;
-            rows.extend(self.rows(entry, &eval, &dense));
+            let one_shot = one_shot_top1(entry, ctx)?;
+            rows.extend(self.rows(entry, &eval, &dense, one_shot));
         }
         write_csv(&ctx.out_dir.join(METRICS_FILE), &rows)?;
         write_tables(&rows, &ctx.out_dir, &self.spec.formats)?;
@@ -53,7 +55,13 @@ impl Stage for ReportStage {
 }
 
 impl ReportStage {
-    fn rows(&self, entry: &ReportEntry, eval: &EvalRecord, dense: &EvalRecord) -> Vec<MetricsRow> {
+    fn rows(
+        &self,
+        entry: &ReportEntry,
+        eval: &EvalRecord,
+        dense: &EvalRecord,
+        one_shot: Option<f64>,
+    ) -> Vec<MetricsRow> {
         let own = if eval.dense_latency.is_empty() { &dense.latency } else { &eval.dense_latency };
         eval.latency
             .iter()
@@ -71,6 +79,7 @@ impl ReportStage {
                 macs: eval.macs,
                 top1: eval.top1,
                 top5: (eval.classes >= 100).then_some(eval.top5),
+                one_shot_top1: one_shot,
                 dense_params: dense.params,
                 dense_macs: dense.macs,
                 dense_top1: dense.top1,
@@ -82,5 +91,14 @@ impl ReportStage {
                 threads: eval.threads,
             })
             .collect()
+    }
+}
+
+/// The top-1 of the point's sliced model before fine-tuning, from its prune stage (none for the dense model).
+fn one_shot_top1(entry: &ReportEntry, ctx: &StageContext) -> Result<Option<f64>> {
+    let prune = entry.plot_inputs.iter().map(|&i| &ctx.inputs[i]).find(|input| input.kind == StageKind::Prune);
+    match prune {
+        Some(input) => Ok(Some(read_json::<PruneRecord>(&input.dir, PRUNE_FILE)?.one_shot_top1)),
+        None => Ok(None),
     }
 }
