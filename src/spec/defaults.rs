@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(spec.rank.head_share, HeadShare::Auto);
         assert_eq!(
             (spec.rank.signal, spec.rank.similarity, spec.rank.direction, spec.rank.normalize),
-            (Signal::Attention, Similarity::Cosine, Direction::Backward, Normalize::PerBlock)
+            (Signal::Attention, Similarity::Cosine, Direction::Backward, Normalize::None)
         );
         assert_eq!((spec.admm.rounds, spec.admm.rho, spec.admm.rho_growth), (4, 1e-2, 3.0));
         assert_eq!(spec.finetune.distill, Some(DistillSpec { alpha: 0.5, temperature: 4.0 }));
