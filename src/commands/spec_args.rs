@@ -7,13 +7,18 @@ use crate::spec::load::{LoadedSpec, load_spec};
 use crate::stages::dense::Runtimes;
 use crate::stages::plan::{BuiltPlan, build_plan};
 
-/// Load the spec with its `--set` overrides (and `--device` as one more override).
-pub fn load(args: &SpecArgs) -> Result<LoadedSpec> {
+/// The `--set` overrides, with `--device` as one more.
+pub fn overrides(args: &SpecArgs) -> Vec<String> {
     let mut sets = args.sets.clone();
     if let Some(device) = &args.device {
         sets.push(format!("device={device}"));
     }
-    load_spec(&args.spec, &sets)
+    sets
+}
+
+/// Load the spec with its overrides.
+pub fn load(args: &SpecArgs) -> Result<LoadedSpec> {
+    load_spec(&args.spec, &overrides(args))
 }
 
 /// Load the spec and build its DAG (opening the datasets it names).

@@ -10,8 +10,7 @@ use crate::error::{GohspError, Result};
 use crate::spec::types::DatasetSpec;
 use std::sync::Arc;
 
-/// Dataset names `dataset.name` accepts.
-pub const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
+pub use crate::spec::validate::DATASETS;
 
 /// Load the splits of the dataset `spec` names; `model_side` is the model's input side (for image folders).
 pub fn open_splits(spec: &DatasetSpec, model_side: usize) -> Result<Splits> {

@@ -7,8 +7,7 @@ use super::types::{
     AdmmSpec, DatasetSpec, EvaluateSpec, FinetuneSpec, HeadShare, ModelSpec, RankSpec, ReportSpec, Spec, TrainSpec,
 };
 
-/// Model presets (kept equal to `model::presets::PRESETS`).
-pub const PRESETS: &[&str] = &["vit_mnist", "deit_tiny", "deit_small", "vit_small", "deit_base"];
+pub use crate::model::presets::PRESETS;
 /// Dataset names.
 pub const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
 /// Table formats of the report.

@@ -59,10 +59,9 @@ pub fn kl_divergence(student_logits: Tensor<2>, teacher_logits: Tensor<2>, t: f6
 
 impl Objective for Distillation {
     fn loss(&self, model: &Vit, images: Tensor<4>, labels: Tensor<1, Int>) -> (Tensor<1>, Tensor<2>) {
+        // The teacher runs on the plain device: its logits join the loss as a constant, with no copy to the host.
         let teacher_logits = self.teacher.forward(images.clone().inner());
-        let device = images.device();
         let logits = model.forward(images);
-        let teacher_logits = Tensor::from_data(teacher_logits.into_data(), &device);
         let hard = self.cross_entropy.of(logits.clone(), labels);
         let soft = kl_divergence(logits.clone(), teacher_logits, self.temperature);
         let t2 = self.temperature * self.temperature;
