@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 #[derive(thiserror::Error, Debug)]
 pub enum GohspError {
     /// A bad value or key in an experiment spec (or a `--set` override).
-    #[error("{file}: key `{key}`: {message} (hint: {hint})")]
+    #[error("{file}: {}{message} (hint: {hint})", key_prefix(.key))]
     Spec { file: String, key: String, message: String, hint: String },
     /// A bad or missing input file: data, weights, fixtures.
     #[error("{path}: {message} (hint: {hint})")]
@@ -30,6 +30,11 @@ pub enum GohspError {
     /// Anything else (a bug).
     #[error("{0}")]
     Internal(String),
+}
+
+/// "key `a.b`: " before a spec message, or nothing for errors about the whole file.
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() { String::new() } else { format!("key `{key}`: ") }
 }
 
 /// Result with [`GohspError`].
