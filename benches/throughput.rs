@@ -1,5 +1,6 @@
-//! Training and inference throughput (images/s) of DeiT-Tiny and vit_mnist, dense and GOHSP-pruned at 40% sparsity,
-//! measured in one process so that the pruned/dense ratios compare like with like. See benches/README.md.
+//! Training and inference throughput (images/s) of DeiT-Tiny and vit_mnist, dense and GOHSP-pruned at 40% sparsity
+//! (whole heads, and with `admm.head_dims: 0.5` half of the attention budget as q/k pairs), measured in one process so
+//! that the pruned/dense ratios compare like with like. See benches/README.md.
 //!
 //! `cargo bench --bench throughput`. Knobs: GOHSP_BENCH_STEPS (timed training steps per model, default 10; inference
 //! runs twice as many passes), GOHSP_BENCH_THREADS (rayon threads, default 2), GOHSP_BENCH_POOL=0 (run on the
@@ -16,10 +17,10 @@ use gohsp::model::init::init_tensors;
 use gohsp::model::presets::preset;
 use gohsp::model::shape::VitShape;
 use gohsp::model::vit::Vit;
+use gohsp::prune::admm_state::{Constraint, project};
 use gohsp::prune::budget::{BudgetRequest, solve_budget};
 use gohsp::prune::hard::slice_tensors;
-use gohsp::prune::mask::StructureMask;
-use gohsp::prune::norms::{head_norms, neuron_norms};
+use gohsp::prune::norms::head_norms;
 use gohsp::prune::select::keep_top_global;
 use gohsp::spec::types::HeadShare;
 use gohsp::train::batch::{batch_tensors, count_correct};
@@ -203,15 +204,20 @@ impl Variant {
     }
 }
 
-/// GOHSP's hard pruning of `tensors` at `SPARSITY`: the budget solved with `auto` head share and one head and one
-/// neuron kept per block, groups chosen by global L2 norm, the tensors sliced. Returns the smaller shape and tensors.
-fn prune(shape: &VitShape, tensors: &NamedTensors) -> (VitShape, NamedTensors) {
-    let request = BudgetRequest { sparsity: SPARSITY, head_share: HeadShare::Auto, min_heads: 1, min_neurons: 1 };
+/// GOHSP's hard pruning of `tensors` at `SPARSITY`: the budget solved with `auto` head share, a share `head_dims` of
+/// the attention part as q/k pairs, and one head, neuron and pair kept per block or head; heads chosen by global L2
+/// norm, neurons and pairs by ADMM's projection, the tensors sliced. Returns the smaller shape and tensors.
+fn prune(shape: &VitShape, tensors: &NamedTensors, head_dims: f64) -> (VitShape, NamedTensors) {
+    let request = BudgetRequest { head_dims, ..BudgetRequest::heads_and_neurons(SPARSITY, HeadShare::Auto, 1, 1) };
     let budget = solve_budget(shape, &request).expect("40% is reachable for both presets");
-    let mask = StructureMask {
+    let constraint = Constraint {
         heads: keep_top_global(&head_norms(shape, tensors), budget.heads_removed, 1),
-        neurons: keep_top_global(&neuron_norms(shape, tensors), budget.neurons_removed, 1),
+        neurons_removed: budget.neurons_removed,
+        min_neurons: 1,
+        pairs_removed: budget.pairs_removed,
+        min_head_dims: 1,
     };
+    let (_, mask) = project(shape, tensors, &constraint);
     let (sliced, manifest) = slice_tensors(shape, tensors, &mask);
     (manifest.shape, sliced)
 }
@@ -221,10 +227,12 @@ fn prune(shape: &VitShape, tensors: &NamedTensors) -> (VitShape, NamedTensors) {
 fn run_case(case: &Case, steps: usize) {
     let shape = preset(case.preset, case.classes).expect("known preset");
     let tensors = init_tensors(&shape, 0);
-    let (pruned_shape, pruned_tensors) = prune(&shape, &tensors);
+    let (pruned_shape, pruned_tensors) = prune(&shape, &tensors, 0.0);
+    let (qk_shape, qk_tensors) = prune(&shape, &tensors, 0.5);
     let mut variants = [
         Variant::new("dense", shape.clone(), &tensors, case.batch),
         Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch),
+        Variant::new("gohsp40-qk", qk_shape.clone(), &qk_tensors, case.batch),
     ];
     for step in 0..WARMUP + steps {
         variants.iter_mut().for_each(|v| v.train_step(step >= WARMUP));
@@ -233,13 +241,19 @@ fn run_case(case: &Case, steps: usize) {
         variants.iter_mut().for_each(|v| v.infer_pass(pass >= WARMUP));
     }
     let dense = variants[0].print(case.preset);
-    let pruned = variants[1].print(case.preset);
-    let heads: Vec<usize> = pruned_shape.blocks.iter().map(|b| b.heads).collect();
-    let achieved = 1.0 - param_count(&pruned_shape) as f64 / param_count(&shape) as f64;
+    for (variant, pruned_shape) in variants[1..].iter().zip([&pruned_shape, &qk_shape]) {
+        print_speedup(case.preset, variant.name, &shape, pruned_shape, &dense, &variant.print(case.preset));
+    }
+}
+
+/// One pruned variant's structure and its ratios against the dense variant.
+fn print_speedup(preset: &str, name: &str, dense_shape: &VitShape, shape: &VitShape, dense: &Rates, pruned: &Rates) {
+    let heads: Vec<usize> = shape.blocks.iter().map(|b| b.heads).collect();
+    let qk: Vec<usize> = shape.blocks.iter().map(|b| b.qk_dim).collect();
+    let achieved = 1.0 - param_count(shape) as f64 / param_count(dense_shape) as f64;
     println!(
-        "model={} pruned/dense sparsity={achieved:.3} heads_per_block={heads:?} train_speedup={:.2} \
-         infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
-        case.preset,
+        "model={preset} {name}/dense sparsity={achieved:.3} heads_per_block={heads:?} qk_dims={qk:?} \
+         train_speedup={:.2} infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
         dense.train_step_s / pruned.train_step_s,
         dense.infer_batch_s / pruned.infer_batch_s,
         dense.train_cpu_s / pruned.train_cpu_s,

@@ -1,11 +1,12 @@
 //! Library-level budget tests: DeiT sparsities land on target, masks sliced to the budget shrink the model by exactly
-//! the budget, and unreachable targets name the largest reachable sparsity.
+//! the budget (with and without q/k pairs), and unreachable targets name the largest reachable sparsity.
 
 use gohsp::model::cost::param_count;
 use gohsp::model::host::{HostTensor, NamedTensors};
 use gohsp::model::layout::expected_tensors;
 use gohsp::model::presets::preset;
 use gohsp::model::shape::VitShape;
+use gohsp::prune::admm_state::{Constraint, project};
 use gohsp::prune::budget::{Budget, BudgetRequest, solve_budget};
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::mask::StructureMask;
@@ -15,7 +16,7 @@ use gohsp::spec::types::HeadShare;
 const SPARSITIES: [f64; 4] = [0.3, 0.35, 0.4, 0.5];
 
 fn request(sparsity: f64) -> BudgetRequest {
-    BudgetRequest { sparsity, head_share: HeadShare::Auto, min_heads: 1, min_neurons: 1 }
+    BudgetRequest::heads_and_neurons(sparsity, HeadShare::Auto, 1, 1)
 }
 
 fn deit_shapes() -> [(&'static str, VitShape); 2] {
@@ -59,6 +60,7 @@ fn mask_for(shape: &VitShape, budget: &Budget, seed: u64) -> StructureMask {
     StructureMask {
         heads: keep_top_global(&random_scores(&heads, seed), budget.heads_removed, 1),
         neurons: keep_top_global(&random_scores(&neurons, seed + 1), budget.neurons_removed, 1),
+        qk_pairs: None,
     }
 }
 
@@ -83,6 +85,49 @@ fn solving_masking_and_slicing_removes_exactly_the_budget() {
             assert!(heterogeneous, "{name} at {sparsity}: a global selection gives unequal blocks");
         }
     }
+}
+
+#[test]
+fn budgets_with_query_key_pairs_land_on_target_and_the_projection_slices_to_them() {
+    for (name, shape) in deit_shapes() {
+        let dense_params = param_count(&shape);
+        let tensors = init_tensors_seeded(&shape);
+        for sparsity in [0.3, 0.4] {
+            let whole_heads = solve_budget(&shape, &request(sparsity)).unwrap();
+            let req = BudgetRequest { head_dims: 0.5, min_head_dims: 4, ..request(sparsity) };
+            let b = solve_budget(&shape, &req).unwrap();
+            let at = format!("{name} at {sparsity}");
+            assert!((b.achieved_sparsity - sparsity).abs() <= 0.005, "{at}: {b:?}");
+            assert_eq!(b.pair_params, 2 * shape.dim as u64 + 2, "{at}");
+            assert!(b.pairs_removed > 0 && b.heads_removed < whole_heads.heads_removed, "{at}: {b:?}");
+            let heads: Vec<usize> = shape.blocks.iter().map(|x| x.heads).collect();
+            let constraint = Constraint {
+                heads: keep_top_global(&random_scores(&heads, 3), b.heads_removed, 1),
+                neurons_removed: b.neurons_removed,
+                min_neurons: 1,
+                pairs_removed: b.pairs_removed,
+                min_head_dims: 4,
+            };
+            let (z, mask) = project(&shape, &tensors, &constraint);
+            let removed = gohsp::prune::qk_pairs::removed_pairs(mask.qk_pairs.as_ref().unwrap(), &constraint.heads);
+            // Slots remove all kept heads of a block at once (at most 6 here): the projection may fall short by less.
+            let largest = shape.blocks[0].heads;
+            assert!(removed <= b.pairs_removed && b.pairs_removed - removed < largest, "{at}: {removed} pairs");
+            let (sliced, manifest) = slice_tensors(&shape, &tensors, &mask);
+            let expected = dense_params - b.removed_params + (b.pairs_removed - removed) as u64 * b.pair_params;
+            assert_eq!(param_count(&manifest.shape), expected, "{at}");
+            assert_eq!(sliced.values().map(|t| t.numel() as u64).sum::<u64>(), expected, "{at}");
+            let qk: Vec<usize> = manifest.shape.blocks.iter().map(|x| x.qk_dim).collect();
+            assert!(qk.iter().all(|&q| (4..=64).contains(&q)) && qk.iter().any(|&q| q < 64), "{at}: {qk:?}");
+            // Z is the projection: its removed pairs are zero, so projecting it again keeps the same structure.
+            assert_eq!(project(&shape, &z, &constraint).1, mask, "{at}");
+        }
+    }
+}
+
+/// Seeded random tensors (the projection ranks pairs by norm; all-zero tensors would tie everywhere).
+fn init_tensors_seeded(shape: &VitShape) -> NamedTensors {
+    gohsp::model::init::init_tensors(shape, 5)
 }
 
 #[test]

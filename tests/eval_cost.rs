@@ -49,6 +49,7 @@ fn pruned(shape: &VitShape, heads_removed: usize, neurons_removed: usize, seed: 
     let mask = StructureMask {
         heads: keep_top_global(&random_scores(&heads, seed), heads_removed, 0),
         neurons: keep_top_global(&random_scores(&neurons, seed + 1), neurons_removed, 1),
+        qk_pairs: None,
     };
     let (tensors, manifest) = slice_tensors(shape, &init_tensors(shape, seed), &mask);
     (tensors, manifest.shape)

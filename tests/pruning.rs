@@ -50,19 +50,31 @@ fn busy_tensors(shape: &VitShape, seed: u64) -> NamedTensors {
     tensors
 }
 
+/// `keep` of `n` entries true, chosen by `rng`.
+fn random_keep(rng: &mut StdRng, n: usize, keep: usize) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let mut row = vec![false; n];
+    order.into_iter().take(keep).for_each(|i| row[i] = true);
+    row
+}
+
 /// A seeded mask keeping `heads_kept[l]` heads and `neurons_kept[l]` neurons of block l, chosen at random.
 fn random_mask(shape: &VitShape, heads_kept: &[usize], neurons_kept: &[usize], seed: u64) -> StructureMask {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut pick = |n: usize, keep: usize| {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rng);
-        let mut row = vec![false; n];
-        order.into_iter().take(keep).for_each(|i| row[i] = true);
-        row
+    let heads = shape.blocks.iter().zip(heads_kept).map(|(b, &k)| random_keep(&mut rng, b.heads, k)).collect();
+    let neurons = shape.blocks.iter().zip(neurons_kept).map(|(b, &k)| random_keep(&mut rng, b.mlp, k)).collect();
+    StructureMask { heads, neurons, qk_pairs: None }
+}
+
+/// `mask` with a seeded q/k pair mask: every kept head of block l keeps `pairs_kept[l]` of its q/k dimensions.
+fn with_random_pairs(shape: &VitShape, mut mask: StructureMask, pairs_kept: &[usize], seed: u64) -> StructureMask {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut block = |(b, &keep): (&gohsp::model::shape::BlockShape, &usize)| {
+        (0..b.heads).map(|_| random_keep(&mut rng, b.qk_dim, keep)).collect::<Vec<_>>()
     };
-    let heads = shape.blocks.iter().zip(heads_kept).map(|(b, &k)| pick(b.heads, k)).collect();
-    let neurons = shape.blocks.iter().zip(neurons_kept).map(|(b, &k)| pick(b.mlp, k)).collect();
-    StructureMask { heads, neurons }
+    mask.qk_pairs = Some(shape.blocks.iter().zip(pairs_kept).map(&mut block).collect());
+    mask
 }
 
 fn random_input(shape: &VitShape, batch: usize, device: &Device) -> Tensor<4> {
@@ -86,26 +98,61 @@ struct Sliced {
     manifest: gohsp::model::manifest::PrunedManifest,
 }
 
-fn sliced_fixture() -> Sliced {
+/// With `pairs`, the kept heads of the three blocks also keep only 5, 9 and 3 of their 12 q/k dimensions.
+fn sliced_fixture(pairs: bool) -> Sliced {
     let shape = slicing_shape();
     let dense = busy_tensors(&shape, 11);
-    let mask = random_mask(&shape, &[1, 3, 2], &[40, 77, 9], 5);
+    let mut mask = random_mask(&shape, &[1, 3, 2], &[40, 77, 9], 5);
+    if pairs {
+        mask = with_random_pairs(&shape, mask, &[5, 9, 3], 6);
+    }
     let (tensors, manifest) = slice_tensors(&shape, &dense, &mask);
     Sliced { dense, mask, tensors, manifest }
 }
 
 #[test]
 fn hard_slicing_changes_nothing_the_mask_had_not_removed() {
+    hard_slicing_matches_masking(false);
+}
+
+#[test]
+fn hard_slicing_of_query_key_pairs_changes_nothing_the_mask_had_not_removed() {
+    let Sliced { manifest, mask, .. } = hard_slicing_matches_masking(true);
+    let qk: Vec<usize> = manifest.shape.blocks.iter().map(|b| b.qk_dim).collect();
+    assert_eq!(qk, vec![5, 9, 3]);
+    assert_eq!(manifest.kept_qk_dims, mask.kept_qk_dims(&slicing_shape()));
+    let kept = manifest.kept_qk_dims.expect("pair masks are recorded");
+    assert_eq!(kept.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 3, 2], "one entry per kept head");
+    // Removing pairs alone must change the model too, so that the equality above is not vacuous.
     let shape = slicing_shape();
     let device = Device::flex();
-    let Sliced { dense, mask, tensors, manifest } = sliced_fixture();
+    let dense = busy_tensors(&shape, 11);
+    let mut pairs_only = with_random_pairs(&shape, StructureMask::full(&shape), &[5, 9, 3], 6);
+    let input = random_input(&shape, 4, &device);
+    let before = logits(&build_vit(&shape, &dense, &device, Path::new("<dense>")).unwrap(), &input);
+    let mut masked = dense.clone();
+    pairs_only.zero_removed(&shape, &mut masked);
+    let after = logits(&build_vit(&shape, &masked, &device, Path::new("<masked>")).unwrap(), &input);
+    assert!(max_abs_diff(&before, &after) > 1e-2, "zeroing q/k pairs barely changed the logits");
+    pairs_only.qk_pairs = None;
+    let mut unmasked = dense.clone();
+    pairs_only.zero_removed(&shape, &mut unmasked);
+    assert_eq!(unmasked, dense, "a full mask zeroes nothing");
+}
+
+/// Masked dense and sliced logits agree; returns the fixture for further checks.
+fn hard_slicing_matches_masking(pairs: bool) -> Sliced {
+    let shape = slicing_shape();
+    let device = Device::flex();
+    let fixture = sliced_fixture(pairs);
+    let Sliced { dense, mask, tensors, manifest } = &fixture;
     let input = random_input(&shape, 6, &device);
 
     let mut masked = dense.clone();
     mask.zero_removed(&shape, &mut masked);
     let masked_logits = logits(&build_vit(&shape, &masked, &device, Path::new("<masked>")).unwrap(), &input);
-    let dense_logits = logits(&build_vit(&shape, &dense, &device, Path::new("<dense>")).unwrap(), &input);
-    let sliced_model = build_vit(&manifest.shape, &tensors, &device, Path::new("<sliced>")).unwrap();
+    let dense_logits = logits(&build_vit(&shape, dense, &device, Path::new("<dense>")).unwrap(), &input);
+    let sliced_model = build_vit(&manifest.shape, tensors, &device, Path::new("<sliced>")).unwrap();
     let sliced_logits = logits(&sliced_model, &input);
 
     // The mask must matter, or the comparison below proves nothing.
@@ -124,12 +171,22 @@ fn hard_slicing_changes_nothing_the_mask_had_not_removed() {
     assert_eq!(sliced_model.shape(), manifest.shape);
     assert_eq!(manifest.kept_heads.as_ref(), Some(&mask.kept_heads()));
     assert_eq!(manifest.kept_neurons.as_ref(), Some(&mask.kept_neurons()));
+    fixture
 }
 
 #[test]
 fn a_saved_pruned_model_reloads_from_its_file_alone() {
+    reload_from_file(false);
+}
+
+#[test]
+fn a_saved_model_with_pruned_query_key_pairs_reloads_from_its_file_alone() {
+    reload_from_file(true);
+}
+
+fn reload_from_file(pairs: bool) {
     let device = Device::flex();
-    let Sliced { tensors, manifest, .. } = sliced_fixture();
+    let Sliced { tensors, manifest, .. } = sliced_fixture(pairs);
     let model = build_vit(&manifest.shape, &tensors, &device, Path::new("<sliced>")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pruned.safetensors");
@@ -257,7 +314,9 @@ fn admm_shrinks_the_primal_residual_and_lands_on_the_budget() {
     let subset: Arc<dyn Dataset> = Arc::new(Limited::new(mnist().train.clone(), 2000));
     let train = train_loader(subset, 2);
     let heads = vec![vec![true, false, true, true], vec![true; 4], vec![false, true, true, false]];
-    let constraint = Constraint { heads: heads.clone(), neurons_removed: 80, min_neurons: 8 };
+    // 9 kept heads of 8 q/k dimensions: 20 pairs go, at least 2 kept per head.
+    let constraint =
+        Constraint { heads: heads.clone(), neurons_removed: 80, min_neurons: 8, pairs_removed: 20, min_head_dims: 2 };
     let schedule = AdmmSchedule { rounds: 3, epochs_per_round: 1, rho: 0.05, rho_growth: 3.0, rho_max: 1.0 };
     let config =
         TrainConfig { epochs: 3, lr: 2e-3, min_lr: 5e-5, warmup_frac: 0.0, weight_decay: 0.05, grad_clip: Some(1.0) };
@@ -281,6 +340,14 @@ fn admm_shrinks_the_primal_residual_and_lands_on_the_budget() {
     let kept = kept_per_block(&result.mask.neurons);
     assert!(kept.iter().all(|&k| k >= 8), "kept neurons per block {kept:?}");
     assert_eq!(result.mask.neurons.iter().map(Vec::len).collect::<Vec<_>>(), vec![64; 3]);
+    // Pair slots take 3, 4 or 2 pairs (the kept heads per block): at most 20 go, and fewer than 4 are left over.
+    let pairs = result.mask.qk_pairs.as_ref().expect("a pair mask");
+    let removed = gohsp::prune::qk_pairs::removed_pairs(pairs, &heads);
+    assert!((17..=20).contains(&removed), "removed {removed} q/k pairs");
+    let pruned = result.mask.pruned_shape(&shape);
+    let removed_by_shape: usize = pruned.blocks.iter().map(|b| b.heads * (8 - b.qk_dim)).sum();
+    assert_eq!(removed_by_shape, removed);
+    assert!(pruned.blocks.iter().all(|b| (2..=8).contains(&b.qk_dim)), "{pruned:?}");
 }
 
 #[test]

@@ -16,7 +16,9 @@ pub fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Result<i3
     let shape = model.shape();
     let report = cost(&shape);
     if as_json {
-        let value = json!({ "params": report.params, "macs": report.macs, "shape": shape, "kept_heads": manifest.as_ref().and_then(|m| m.kept_heads.clone()) });
+        let kept_heads = manifest.as_ref().and_then(|m| m.kept_heads.clone());
+        let kept_qk_dims = manifest.as_ref().and_then(|m| m.kept_qk_dims.clone());
+        let value = json!({ "params": report.params, "macs": report.macs, "shape": shape, "kept_heads": kept_heads, "kept_qk_dims": kept_qk_dims });
         println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
         return Ok(0);
     }
@@ -29,9 +31,9 @@ pub fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Result<i3
         shape.dim,
         shape.num_classes
     );
-    println!("block  heads  head_dim  mlp");
+    println!("block  heads  head_dim  qk_dim  mlp");
     for (i, b) in shape.blocks.iter().enumerate() {
-        println!("{i:>5}  {:>5}  {:>8}  {:>4}", b.heads, b.head_dim, b.mlp);
+        println!("{i:>5}  {:>5}  {:>8}  {:>6}  {:>4}", b.heads, b.head_dim, b.qk_dim, b.mlp);
     }
     println!("params {}  MACs/image {}", report.params, report.macs);
     Ok(0)

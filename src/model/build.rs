@@ -55,6 +55,7 @@ pub fn build_vit(shape: &VitShape, tensors: &NamedTensors, device: &Device, sour
                 proj: linear(&format!("blocks.{i}.attn.proj")),
                 heads: b.heads,
                 head_dim: b.head_dim,
+                qk_dim: b.qk_dim,
             },
             norm2: norm(&format!("blocks.{i}.norm2")),
             mlp: Mlp { fc1: linear(&format!("blocks.{i}.mlp.fc1")), fc2: linear(&format!("blocks.{i}.mlp.fc2")) },

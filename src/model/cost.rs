@@ -25,8 +25,9 @@ fn classifier_heads(shape: &VitShape) -> u64 {
 /// Parameters of one transformer block of width `dim`: two norms, qkv, proj, fc1 and fc2 (weights and biases).
 pub fn block_params(dim: usize, block: &BlockShape) -> u64 {
     let (d, a, m) = (dim as u64, block.attn_dim() as u64, block.mlp as u64);
+    let qkv_rows = block.qkv_rows() as u64;
     let norms = 2 * (2 * d);
-    let qkv = d * 3 * a + 3 * a;
+    let qkv = d * qkv_rows + qkv_rows;
     let proj = a * d + d;
     let fc1 = d * m + m;
     let fc2 = m * d + d;
@@ -54,8 +55,8 @@ pub fn param_count(shape: &VitShape) -> u64 {
 pub fn block_macs(dim: usize, tokens: usize, block: &BlockShape) -> u64 {
     let (d, t) = (dim as u64, tokens as u64);
     let (a, m) = (block.attn_dim() as u64, block.mlp as u64);
-    let qkv = t * d * 3 * a;
-    let scores = t * t * a;
+    let qkv = t * d * block.qkv_rows() as u64;
+    let scores = t * t * block.qk_width() as u64;
     let mix = t * t * a;
     let proj = t * a * d;
     let mlp = t * d * m + t * m * d;
@@ -109,11 +110,7 @@ mod tests {
     #[test]
     fn heterogeneous_shape_matches_a_hand_count() {
         // 8 px, patch 4 -> N = 4 patches, T = 5 tokens; 2 channels, 3 classes, D = 6.
-        let blocks = vec![
-            BlockShape { heads: 2, head_dim: 3, mlp: 5 },
-            BlockShape { heads: 0, head_dim: 3, mlp: 2 },
-            BlockShape { heads: 1, head_dim: 3, mlp: 0 },
-        ];
+        let blocks = vec![BlockShape::new(2, 3, 5), BlockShape::new(0, 3, 2), BlockShape::new(1, 3, 0)];
         let shape = VitShape {
             image_size: 8,
             patch_size: 4,
@@ -133,5 +130,16 @@ mod tests {
         // block 0: qkv 5*6*18=540, qk 25*6=150, av 150, proj 5*6*6=180, fc1 5*6*5=150, fc2 150 -> 1320.
         // block 1: fc1 5*6*2=60, fc2 60 -> 120.  block 2: qkv 5*6*9=270, qk 75, av 75, proj 90 -> 510.
         assert_eq!(macs_per_image(&shape), 768 + 18 + 1320 + 120 + 510);
+    }
+
+    #[test]
+    fn pruned_query_key_pairs_shrink_qkv_and_the_scores_only() {
+        // D = 6, T = 5; 2 heads with values of 3 and queries/keys of 1: qkv has 2*(1+1+3) = 10 rows.
+        let dense = BlockShape::new(2, 3, 4);
+        let pruned = BlockShape { qk_dim: 1, ..dense };
+        // Each removed pair is a query row and a key row (weights and biases): 2 * (6 + 1) = 14 params; 4 pairs go.
+        assert_eq!(block_params(6, &dense) - block_params(6, &pruned), 4 * 14);
+        // qkv loses 4 rows of 6 MACs per token (5 * 6 * 8 = 240); q k^T loses 4 of its 6 MACs per token pair (100).
+        assert_eq!(block_macs(6, 5, &dense) - block_macs(6, 5, &pruned), 240 + 100);
     }
 }

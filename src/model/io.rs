@@ -114,7 +114,7 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
                 "give the head count (model.heads or --heads)",
             ));
         }
-        blocks.push(BlockShape { heads, head_dim: attn_dim / heads, mlp });
+        blocks.push(BlockShape::new(heads, attn_dim / heads, mlp));
     }
     if blocks.is_empty() {
         return Err(GohspError::tensor(

@@ -15,13 +15,13 @@ pub fn expected_tensors(shape: &VitShape) -> Vec<(String, Vec<usize>)> {
     }
     out.push(("pos_embed".to_string(), vec![1, shape.tokens(), d]));
     for (i, block) in shape.blocks.iter().enumerate() {
-        let (a, m) = (block.attn_dim(), block.mlp);
+        let (a, qkv, m) = (block.attn_dim(), block.qkv_rows(), block.mlp);
         let name = |rest: &str| format!("blocks.{i}.{rest}");
         out.extend([
             (name("norm1.weight"), vec![d]),
             (name("norm1.bias"), vec![d]),
-            (name("attn.qkv.weight"), vec![3 * a, d]),
-            (name("attn.qkv.bias"), vec![3 * a]),
+            (name("attn.qkv.weight"), vec![qkv, d]),
+            (name("attn.qkv.bias"), vec![qkv]),
             (name("attn.proj.weight"), vec![d, a]),
             (name("attn.proj.bias"), vec![d]),
             (name("norm2.weight"), vec![d]),

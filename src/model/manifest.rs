@@ -19,6 +19,9 @@ pub struct PrunedManifest {
     /// Indices of the dense model's MLP neurons kept in each block (absent for dense models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_neurons: Option<Vec<Vec<usize>>>,
+    /// Per block, per kept head: the dense head's q/k dimensions it kept (present only when q/k pairs were pruned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_qk_dims: Option<Vec<Vec<Vec<usize>>>>,
 }
 
 impl PrunedManifest {
@@ -27,6 +30,6 @@ impl PrunedManifest {
 
     /// A manifest for a dense model.
     pub fn dense(shape: VitShape) -> Self {
-        Self { format: Self::FORMAT.to_string(), shape, kept_heads: None, kept_neurons: None }
+        Self { format: Self::FORMAT.to_string(), shape, kept_heads: None, kept_neurons: None, kept_qk_dims: None }
     }
 }

@@ -9,14 +9,17 @@ use burn::tensor::{Device, Tensor};
 /// Multi-head self-attention with a fused qkv projection; weights are [in, out] (burn's layout).
 #[derive(Module, Debug)]
 pub struct Attention {
-    /// Fused q, k, v projection: [D, 3 * heads * head_dim], columns ordered (q|k|v, head, dim) as timm's rows.
+    /// Fused q, k, v projection: [D, heads * (2 * qk_dim + head_dim)], columns ordered (q|k|v, head, dim) as timm's rows.
     pub qkv: Linear,
     /// Output projection: [heads * head_dim, D].
     pub proj: Linear,
     /// Number of heads.
     pub heads: usize,
-    /// Size of each head.
+    /// Size of each head's values; the scale of q k^T is head_dim^-0.5 whatever qk_dim is, so pruning q/k pairs
+    /// leaves the kept pairs' contributions unchanged.
     pub head_dim: usize,
+    /// Size of each head's queries and keys (head_dim unless q/k pairs were pruned).
+    pub qk_dim: usize,
 }
 
 /// What a traced forward pass keeps of one block, for the ranking stage.
@@ -33,10 +36,7 @@ impl Attention {
         let [b, t, d] = x.dims();
         let (h, dh) = (self.heads, self.head_dim);
         let qkv = self.qkv.forward(x.reshape([b * t, d]));
-        let qkv = qkv.reshape([b, t, 3 * h, dh]).swap_dims(1, 2);
-        let q = qkv.clone().narrow(1, 0, h);
-        let k = qkv.clone().narrow(1, h, h);
-        let v = qkv.narrow(1, 2 * h, h);
+        let (q, k, v) = self.split_heads(qkv, b, t);
         let scale = (dh as f64).powf(-0.5);
         let attention = softmax(q.matmul(k.swap_dims(2, 3)).mul_scalar(scale), 3);
         let heads_out = attention.clone().matmul(v);
@@ -44,6 +44,18 @@ impl Attention {
         let out = self.proj.forward(merged).reshape([b, t, d]);
         let trace = trace.then_some(BlockTrace { attention, head_output: heads_out });
         (out, trace)
+    }
+
+    /// Queries, keys and values [B, H, T, size] from the fused projection [B * T, H * (2 * qk_dim + head_dim)].
+    fn split_heads(&self, qkv: Tensor<2>, b: usize, t: usize) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+        let (h, dh, qk) = (self.heads, self.head_dim, self.qk_dim);
+        if qk == dh {
+            let qkv = qkv.reshape([b, t, 3 * h, dh]).swap_dims(1, 2);
+            return (qkv.clone().narrow(1, 0, h), qkv.clone().narrow(1, h, h), qkv.narrow(1, 2 * h, h));
+        }
+        let part = |start: usize, size: usize| qkv.clone().narrow(1, h * start, h * size).reshape([b, t, h, size]);
+        let (q, k, v) = (part(0, qk), part(qk, qk), part(2 * qk, dh));
+        (q.swap_dims(1, 2), k.swap_dims(1, 2), v.swap_dims(1, 2))
     }
 }
 
@@ -90,7 +102,7 @@ impl Block {
     /// This block's shape.
     pub fn shape(&self) -> BlockShape {
         let [_, mlp] = self.mlp.fc1.weight.dims();
-        BlockShape { heads: self.attn.heads, head_dim: self.attn.head_dim, mlp }
+        BlockShape { heads: self.attn.heads, head_dim: self.attn.head_dim, qk_dim: self.attn.qk_dim, mlp }
     }
 }
 

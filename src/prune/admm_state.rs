@@ -2,7 +2,8 @@
 
 use super::admm_penalty::prunable_names;
 use super::mask::StructureMask;
-use super::norms::neuron_norms;
+use super::norms::{neuron_norms, qk_pair_norms};
+use super::qk_pairs::keep_top_pairs;
 use super::select::keep_top_global;
 use crate::error::{GohspError, Result};
 use crate::model::host::NamedTensors;
@@ -11,7 +12,8 @@ use crate::model::shape::VitShape;
 use crate::report::plot_admm::AdmmRound;
 use std::path::Path;
 
-/// The structured set S: fixed head mask, and how many neurons go (globally, at least `min_neurons` kept per block).
+/// The structured set S: fixed head mask, how many neurons go (globally, at least `min_neurons` kept per block) and
+/// how many q/k pairs go inside the kept heads (at least `min_head_dims` kept per head).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Constraint {
     /// Kept heads per block (from the ranking).
@@ -20,6 +22,10 @@ pub struct Constraint {
     pub neurons_removed: usize,
     /// Neurons kept at least in every block.
     pub min_neurons: usize,
+    /// q/k dimension pairs to remove inside the kept heads, across all blocks (0: none).
+    pub pairs_removed: usize,
+    /// q/k pairs kept at least in every kept head.
+    pub min_head_dims: usize,
 }
 
 /// The constrained tensors of `tensors` (see [`prunable_names`]).
@@ -43,11 +49,16 @@ pub fn frobenius(tensors: &NamedTensors) -> f64 {
     tensors.values().flat_map(|t| t.data.iter()).map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
 }
 
-/// Euclidean projection of `v` onto S: zero the removed heads, keep the neuron groups of largest L2 norm.
+/// Euclidean projection of `v` onto S: zero the removed heads, keep the neuron groups of largest L2 norm, and inside
+/// the kept heads remove the q/k pairs of least energy (the same count from every kept head of a block).
 pub fn project(shape: &VitShape, v: &NamedTensors, constraint: &Constraint) -> (NamedTensors, StructureMask) {
     let norms = neuron_norms(shape, v);
     let neurons = keep_top_global(&norms, constraint.neurons_removed, constraint.min_neurons);
-    let mask = StructureMask { heads: constraint.heads.clone(), neurons };
+    let qk_pairs = (constraint.pairs_removed > 0).then(|| {
+        let pair_norms: Vec<_> = (0..shape.blocks.len()).map(|l| qk_pair_norms(shape, v, l)).collect();
+        keep_top_pairs(&pair_norms, &constraint.heads, constraint.pairs_removed, constraint.min_head_dims)
+    });
+    let mask = StructureMask { heads: constraint.heads.clone(), neurons, qk_pairs };
     let mut z = v.clone();
     mask.zero_removed(shape, &mut z);
     (z, mask)

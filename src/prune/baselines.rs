@@ -43,5 +43,6 @@ pub fn baseline_mask(method: Method, scores: &GroupScores, budget: &Budget, min:
     StructureMask {
         heads: select(&scores.heads, budget.heads_removed, min.heads),
         neurons: select(&scores.neurons, budget.neurons_removed, min.neurons),
+        qk_pairs: None,
     }
 }

@@ -1,9 +1,9 @@
-//! The budget solver: how many heads and MLP neurons to remove so that a fraction `sparsity` of the dense model's
-//! total parameters goes (DESIGN.md sections 3 and 4).
+//! The budget solver: how many heads, MLP neurons and (with `admm.head_dims`) q/k dimension pairs to remove so that a
+//! fraction `sparsity` of the dense model's total parameters goes (DESIGN.md sections 3 and 4).
 
 use crate::model::cost::param_count;
 use crate::model::shape::VitShape;
-use crate::prune::groups::{attention_prunable_params, mlp_prunable_params, neuron_params};
+use crate::prune::groups::{attention_prunable_params, mlp_prunable_params, neuron_params, qk_pair_params};
 use crate::spec::types::HeadShare;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,17 @@ pub struct BudgetRequest {
     pub min_heads: usize,
     /// MLP neurons every block keeps at least.
     pub min_neurons: usize,
+    /// Share of the attention part of the budget taken by q/k dimension pairs inside kept heads (0: whole heads only).
+    pub head_dims: f64,
+    /// q/k dimension pairs every kept head keeps at least.
+    pub min_head_dims: usize,
+}
+
+impl BudgetRequest {
+    /// A request that removes whole heads and neurons only.
+    pub fn heads_and_neurons(sparsity: f64, head_share: HeadShare, min_heads: usize, min_neurons: usize) -> Self {
+        Self { sparsity, head_share, min_heads, min_neurons, head_dims: 0.0, min_head_dims: 1 }
+    }
 }
 
 /// The solved budget: group counts to remove, and the sparsity they achieve.
@@ -27,12 +38,20 @@ pub struct Budget {
     pub heads_removed: usize,
     /// MLP neurons to remove, across all blocks.
     pub neurons_removed: usize,
-    /// Parameters the removed groups own: heads_removed * head_params + neurons_removed * neuron_params.
+    /// q/k dimension pairs to remove inside the kept heads, across all blocks (0 unless `admm.head_dims` is set;
+    /// left out of the serialized form then, so cache keys of runs without it stay as they were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pairs_removed: usize,
+    /// Parameters the removed groups own: heads_removed * head_params + neurons_removed * neuron_params
+    /// + pairs_removed * pair_params.
     pub removed_params: u64,
     /// Parameters of one head (the mean over the shape's heads; exact when all blocks share head_dim).
     pub head_params: u64,
     /// Parameters of one MLP neuron.
     pub neuron_params: u64,
+    /// Parameters of one q/k pair (0 when no pair is removed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pair_params: u64,
     /// The requested sparsity.
     pub target_sparsity: f64,
     /// removed_params / total params.
@@ -57,6 +76,10 @@ pub struct Unreachable {
     pub min_neurons: usize,
 }
 
+fn is_zero<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
 /// `x` rounded down to three decimals, so that the value shown is itself reachable.
 fn floor_3(x: f64) -> f64 {
     (x * 1000.0).floor() / 1000.0
@@ -68,6 +91,19 @@ struct Capacity {
     neurons: usize,
     head_params: u64,
     neuron_params: u64,
+    /// Heads of the dense model, across blocks.
+    total_heads: usize,
+    /// q/k pairs each kept head may lose (0 when pairs are not pruned); the smallest block's, to be safe.
+    pairs_per_head: usize,
+    pair_params: u64,
+}
+
+/// Group counts to remove.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Counts {
+    heads: usize,
+    pairs: usize,
+    neurons: usize,
 }
 
 impl Capacity {
@@ -77,16 +113,34 @@ impl Capacity {
             0 => 0,
             n => (attention_prunable_params(shape) as f64 / n as f64).round() as u64,
         };
+        let with_heads = shape.blocks.iter().filter(|b| b.heads > 0);
+        let pairs_per_head = match req.head_dims > 0.0 {
+            true => with_heads.map(|b| b.qk_dim.saturating_sub(req.min_head_dims)).min().unwrap_or(0),
+            false => 0,
+        };
         Self {
             heads: shape.blocks.iter().map(|b| b.heads.saturating_sub(req.min_heads)).sum(),
             neurons: shape.blocks.iter().map(|b| b.mlp.saturating_sub(req.min_neurons)).sum(),
             head_params,
             neuron_params: neuron_params(shape.dim),
+            total_heads,
+            pairs_per_head,
+            pair_params: if pairs_per_head > 0 { qk_pair_params(shape.dim) } else { 0 },
         }
     }
 
-    fn removed(&self, heads: usize, neurons: usize) -> u64 {
-        heads as u64 * self.head_params + neurons as u64 * self.neuron_params
+    /// q/k pairs that may go once `heads` whole heads are gone.
+    fn pairs(&self, heads: usize) -> usize {
+        (self.total_heads - heads) * self.pairs_per_head
+    }
+
+    fn removed(&self, c: Counts) -> u64 {
+        c.heads as u64 * self.head_params + c.neurons as u64 * self.neuron_params + c.pairs as u64 * self.pair_params
+    }
+
+    /// Everything the minimums let go: every removable head, then the pairs of the heads left, and every neuron.
+    fn everything(&self) -> Counts {
+        Counts { heads: self.heads, pairs: self.pairs(self.heads), neurons: self.neurons }
     }
 }
 
@@ -117,41 +171,69 @@ fn ratio(part: f64, whole: f64) -> f64 {
     if whole > 0.0 { part / whole } else { 0.0 }
 }
 
-/// Heads from the head part, neurons for the rest of `target`; neurons' shortfall moves back to heads.
-fn split_counts(capacity: &Capacity, target: f64, head_part: f64) -> (usize, usize) {
-    let (heads, _) = round_count(head_part, capacity.head_params, capacity.heads);
-    let rest = target - capacity.removed(heads, 0) as f64;
+/// Heads and q/k pairs from the attention part (`pair_share` of it from pairs), neurons for the rest of `target`;
+/// neurons' shortfall moves back to the attention.
+fn split_counts(capacity: &Capacity, target: f64, attention_part: f64, pair_share: f64) -> Counts {
+    let (heads, _) = round_count(attention_part * (1.0 - pair_share), capacity.head_params, capacity.heads);
+    let (pairs, _) = round_count(attention_part * pair_share, capacity.pair_params, capacity.pairs(heads));
+    let rest = target - capacity.removed(Counts { heads, pairs, neurons: 0 }) as f64;
     let (neurons, short) = round_count(rest, capacity.neuron_params, capacity.neurons);
     if !short {
-        return (heads, neurons);
+        return Counts { heads, pairs, neurons };
     }
-    let rest = target - capacity.removed(0, neurons) as f64;
-    let (more_heads, _) = round_count(rest, capacity.head_params, capacity.heads);
-    (heads.max(more_heads), neurons)
+    let rest = target - capacity.removed(Counts { heads: 0, pairs: 0, neurons }) as f64;
+    cover_with_attention(capacity, rest, heads, neurons)
 }
 
-/// Solve for the head and neuron counts that remove `req.sparsity` of `shape`'s parameters.
+/// The fewest heads (at least `min_heads`) that, with the pairs of the heads left, come within half a group of
+/// `rest`; the closest when none does.
+fn cover_with_attention(capacity: &Capacity, rest: f64, min_heads: usize, neurons: usize) -> Counts {
+    let candidate = |heads: usize| {
+        let left = rest - capacity.removed(Counts { heads, pairs: 0, neurons: 0 }) as f64;
+        let (pairs, _) = round_count(left, capacity.pair_params, capacity.pairs(heads));
+        let counts = Counts { heads, pairs, neurons };
+        (counts, (left - (pairs as u64 * capacity.pair_params) as f64).abs())
+    };
+    let slack = capacity.head_params.max(capacity.pair_params) as f64 / 2.0;
+    let mut best = candidate(min_heads.min(capacity.heads));
+    for heads in min_heads..=capacity.heads {
+        let (counts, error) = candidate(heads);
+        if error < best.1 {
+            best = (counts, error);
+        }
+        if error <= slack {
+            return counts;
+        }
+    }
+    best.0
+}
+
+/// Solve for the head, q/k pair and neuron counts that remove `req.sparsity` of `shape`'s parameters.
 ///
-/// Heads take round(head part / head params); neurons fill the rest of the target; when either kind cannot take
-/// its share under the minimums, the excess moves to the other. A negative sparsity removes nothing.
+/// The attention part of the target (`head_share`) goes to whole heads, or with `head_dims` > 0 a share of it to q/k
+/// pairs inside the heads that stay; neurons fill the rest of the target; when a kind cannot take its share under
+/// the minimums, the excess moves to the others. A negative sparsity removes nothing.
 pub fn solve_budget(shape: &VitShape, req: &BudgetRequest) -> Result<Budget, Unreachable> {
     let total = param_count(shape) as f64;
     let capacity = Capacity::of(shape, req);
-    let max_reachable = ratio(capacity.removed(capacity.heads, capacity.neurons) as f64, total);
+    let max_reachable = ratio(capacity.removed(capacity.everything()) as f64, total);
     if req.sparsity.is_nan() || req.sparsity > max_reachable {
         let (target, min_heads, min_neurons) = (req.sparsity, req.min_heads, req.min_neurons);
         return Err(Unreachable { target, max_reachable, min_heads, min_neurons });
     }
     let target = req.sparsity.max(0.0) * total;
     let head_part = head_part(shape, req.head_share, target);
-    let (heads, neurons) = split_counts(&capacity, target, head_part);
-    let removed_params = capacity.removed(heads, neurons);
+    let pair_share = if capacity.pairs_per_head > 0 { req.head_dims.clamp(0.0, 1.0) } else { 0.0 };
+    let counts = split_counts(&capacity, target, head_part, pair_share);
+    let removed_params = capacity.removed(counts);
     Ok(Budget {
-        heads_removed: heads,
-        neurons_removed: neurons,
+        heads_removed: counts.heads,
+        neurons_removed: counts.neurons,
+        pairs_removed: counts.pairs,
         removed_params,
         head_params: capacity.head_params,
         neuron_params: capacity.neuron_params,
+        pair_params: if counts.pairs > 0 { capacity.pair_params } else { 0 },
         target_sparsity: req.sparsity,
         achieved_sparsity: ratio(removed_params as f64, total),
     })
@@ -168,8 +250,7 @@ mod tests {
     }
 
     fn request(sparsity: f64, head_share: HeadShare) -> BudgetRequest {
-        let (min_heads, min_neurons) = (1, 1);
-        BudgetRequest { sparsity, head_share, min_heads, min_neurons }
+        BudgetRequest::heads_and_neurons(sparsity, head_share, 1, 1)
     }
 
     #[test]
@@ -210,6 +291,36 @@ mod tests {
     }
 
     #[test]
+    fn query_key_pairs_take_their_share_of_the_attention_part() {
+        let shape = deit(192, 3);
+        let whole = solve_budget(&shape, &request(0.3, HeadShare::Auto)).unwrap();
+        let half = BudgetRequest { head_dims: 0.5, min_head_dims: 1, ..request(0.3, HeadShare::Auto) };
+        let b = solve_budget(&shape, &half).unwrap();
+        assert_eq!(b.pair_params, 386);
+        let attention = |b: &Budget| b.heads_removed as u64 * b.head_params + b.pairs_removed as u64 * b.pair_params;
+        // Half of the attention part from pairs, half from heads; both parts round to their group sizes.
+        let heads_part = b.heads_removed as u64 * b.head_params;
+        assert!(heads_part.abs_diff(attention(&b) / 2) <= b.head_params, "{b:?}");
+        assert!(attention(&b).abs_diff(attention(&whole)) <= b.head_params, "{b:?} vs {whole:?}");
+        assert!((b.achieved_sparsity - 0.3).abs() < 0.001, "{b:?}");
+        let all_pairs = BudgetRequest { head_dims: 1.0, ..half };
+        let b = solve_budget(&shape, &all_pairs).unwrap();
+        assert_eq!(b.heads_removed, 0);
+        assert!(b.pairs_removed > 0 && b.pairs_removed <= 36 * 63, "{b:?}");
+    }
+
+    #[test]
+    fn pairs_raise_the_reachable_sparsity_and_respect_the_per_head_minimum() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 48, 2, 3, 2.0);
+        let heads_only = solve_budget(&shape, &request(0.94, HeadShare::Auto)).unwrap_err().max_reachable;
+        let req = BudgetRequest { head_dims: 0.5, min_head_dims: 4, ..request(0.94, HeadShare::Auto) };
+        let with_pairs = solve_budget(&shape, &req).unwrap_err().max_reachable;
+        // Two heads stay (one per block), each may lose 16 - 4 = 12 pairs of 2*48 + 2 params.
+        let total = 41_770.0;
+        assert!((with_pairs - heads_only - 2.0 * 12.0 * 98.0 / total).abs() < 1e-12, "{with_pairs} vs {heads_only}");
+    }
+
+    #[test]
     fn unreachable_target_names_the_maximum() {
         let shape = VitShape::uniform(28, 7, 1, 10, 48, 2, 3, 2.0);
         let err = solve_budget(&shape, &request(0.94, HeadShare::Auto)).unwrap_err();
@@ -225,7 +336,7 @@ mod tests {
         let blocks = prop::collection::vec((0usize..6, 0usize..40), 1..6);
         (4usize..40, 1usize..9, blocks).prop_map(|(dim, head_dim, blocks)| {
             let mut shape = VitShape::uniform(8, 4, 1, 3, dim, 0, 1, 1.0);
-            let block = |(heads, mlp)| BlockShape { heads, head_dim, mlp };
+            let block = |(heads, mlp)| BlockShape::new(heads, head_dim, mlp);
             shape.blocks = blocks.into_iter().map(block).collect();
             shape
         })
@@ -237,11 +348,30 @@ mod tests {
 
     proptest! {
         #[test]
+        fn pair_counts_respect_the_kept_heads_and_imply_the_removed_params(
+            shape in arb_shape(), sparsity in 0.0f64..0.95, head_share in arb_share(), head_dims in 0.0f64..=1.0,
+            min_heads in 0usize..3, min_head_dims in 1usize..4,
+        ) {
+            let req = BudgetRequest { head_dims, min_head_dims, ..BudgetRequest::heads_and_neurons(sparsity, head_share, min_heads, 1) };
+            if let Ok(b) = solve_budget(&shape, &req) {
+                let total_heads: usize = shape.blocks.iter().map(|x| x.heads).sum();
+                let per_head = shape.blocks[0].qk_dim.saturating_sub(min_head_dims);
+                prop_assert!(b.pairs_removed <= (total_heads - b.heads_removed) * per_head, "{:?}", b);
+                let implied = b.heads_removed as u64 * b.head_params + b.neurons_removed as u64 * b.neuron_params
+                    + b.pairs_removed as u64 * b.pair_params;
+                prop_assert_eq!(b.removed_params, implied);
+                let slack = b.head_params.max(b.neuron_params).max(b.pair_params) as f64 / 2.0 + 1e-6;
+                let total = param_count(&shape) as f64;
+                prop_assert!((b.removed_params as f64 - sparsity * total).abs() <= slack, "{:?}", b);
+            }
+        }
+
+        #[test]
         fn counts_imply_the_removed_params_and_respect_minimums(
             shape in arb_shape(), sparsity in 0.0f64..0.95, head_share in arb_share(),
             min_heads in 0usize..3, min_neurons in 0usize..5,
         ) {
-            let req = BudgetRequest { sparsity, head_share, min_heads, min_neurons };
+            let req = BudgetRequest::heads_and_neurons(sparsity, head_share, min_heads, min_neurons);
             match solve_budget(&shape, &req) {
                 Ok(b) => {
                     let max_heads: usize = shape.blocks.iter().map(|x| x.heads.saturating_sub(min_heads)).sum();

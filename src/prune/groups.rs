@@ -1,6 +1,7 @@
-//! Structured groups (DESIGN.md section 3): a head or an MLP neuron of one block, and the parameters each one owns.
+//! Structured groups (DESIGN.md section 3): a head or an MLP neuron of one block, or a q/k dimension pair inside a
+//! head (`admm.head_dims`), and the parameters each one owns.
 
-use crate::model::shape::VitShape;
+use crate::model::shape::{BlockShape, VitShape};
 use serde::{Deserialize, Serialize};
 
 /// What kind of structure a group is.
@@ -11,9 +12,12 @@ pub enum GroupKind {
     Head,
     /// An MLP neuron: its row of fc1 (and bias) and its column of fc2.
     Neuron,
+    /// A q/k dimension pair inside a head: one query row and one key row of qkv (and their biases). Nested inside a
+    /// head group, so it is not part of [`all_groups`].
+    QkPair,
 }
 
-/// One prunable group: the `index`-th head or neuron of block `block`.
+/// One prunable group: the `index`-th head or neuron of block `block`; for a q/k pair, index = head * qk_dim + dim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StructuredGroup {
     /// Head or neuron.
@@ -24,10 +28,16 @@ pub struct StructuredGroup {
     pub index: usize,
 }
 
-/// Parameters of one head of size `head_dim` in a model of width `dim`: 4*D*d_h + 3*d_h.
-pub fn head_params(dim: usize, head_dim: usize) -> u64 {
-    let (d, h) = (dim as u64, head_dim as u64);
-    4 * d * h + 3 * h
+/// Parameters of one head of `block` in a model of width `dim`: its q and k rows (qk_dim each), its v rows and its
+/// proj columns (head_dim each), with the q, k, v biases: 4*D*d_h + 3*d_h when qk_dim = head_dim.
+pub fn head_params(dim: usize, block: &BlockShape) -> u64 {
+    let (d, qk, v) = (dim as u64, block.qk_dim as u64, block.head_dim as u64);
+    2 * qk * (d + 1) + v * (2 * d + 1)
+}
+
+/// Parameters of one q/k dimension pair in a model of width `dim`: a query row and a key row with their biases, 2*D + 2.
+pub fn qk_pair_params(dim: usize) -> u64 {
+    2 * dim as u64 + 2
 }
 
 /// Parameters of one MLP neuron in a model of width `dim`: 2*D + 1.
@@ -39,8 +49,9 @@ impl StructuredGroup {
     /// Parameters this group owns in `shape` (removing it removes exactly these).
     pub fn params(&self, shape: &VitShape) -> u64 {
         match self.kind {
-            GroupKind::Head => head_params(shape.dim, shape.blocks[self.block].head_dim),
+            GroupKind::Head => head_params(shape.dim, &shape.blocks[self.block]),
             GroupKind::Neuron => neuron_params(shape.dim),
+            GroupKind::QkPair => qk_pair_params(shape.dim),
         }
     }
 }
@@ -60,6 +71,7 @@ pub fn groups_of_kind(shape: &VitShape, kind: GroupKind) -> Vec<StructuredGroup>
     let counts = match kind {
         GroupKind::Head => heads_per_block(shape),
         GroupKind::Neuron => neurons_per_block(shape),
+        GroupKind::QkPair => shape.blocks.iter().map(BlockShape::qk_width).collect(),
     };
     let per_block = counts.into_iter().enumerate();
     per_block.flat_map(|(block, n)| (0..n).map(move |index| StructuredGroup { kind, block, index })).collect()
@@ -74,7 +86,7 @@ pub fn all_groups(shape: &VitShape) -> Vec<StructuredGroup> {
 
 /// Parameters owned by all heads of `shape` (the attention's prunable part; proj's bias is not in it).
 pub fn attention_prunable_params(shape: &VitShape) -> u64 {
-    let per_block = shape.blocks.iter().map(|b| b.heads as u64 * head_params(shape.dim, b.head_dim));
+    let per_block = shape.blocks.iter().map(|b| b.heads as u64 * head_params(shape.dim, b));
     per_block.sum()
 }
 
@@ -95,7 +107,9 @@ mod tests {
 
     #[test]
     fn group_sizes_follow_the_definitions() {
-        assert_eq!(head_params(192, 64), 4 * 192 * 64 + 3 * 64);
+        assert_eq!(head_params(192, &BlockShape::new(3, 64, 768)), 4 * 192 * 64 + 3 * 64);
+        let narrow = BlockShape { qk_dim: 60, ..BlockShape::new(3, 64, 768) };
+        assert_eq!(head_params(192, &narrow), 4 * 192 * 64 + 3 * 64 - 4 * qk_pair_params(192));
         assert_eq!(neuron_params(192), 385);
         let group = StructuredGroup { kind: GroupKind::Head, block: 3, index: 1 };
         assert_eq!(group.params(&deit_tiny()), 49_344);
@@ -124,9 +138,20 @@ mod tests {
     fn removing_groups_shrinks_the_model_by_their_params() {
         let dense = deit_tiny();
         let mut pruned = dense.clone();
-        pruned.blocks[2] = BlockShape { heads: 1, head_dim: 64, mlp: 700 };
+        pruned.blocks[2] = BlockShape::new(1, 64, 700);
         pruned.blocks[5].heads = 0;
-        let removed = 2 * head_params(192, 64) + 68 * neuron_params(192) + 3 * head_params(192, 64);
+        let head = head_params(192, &dense.blocks[0]);
+        let removed = 2 * head + 68 * neuron_params(192) + 3 * head;
         assert_eq!(param_count(&dense) - param_count(&pruned), removed);
+    }
+
+    #[test]
+    fn removing_query_key_pairs_shrinks_the_model_by_their_params() {
+        let dense = deit_tiny();
+        let mut pruned = dense.clone();
+        pruned.blocks[4].qk_dim = 40;
+        assert_eq!(groups_of_kind(&dense, GroupKind::QkPair).len(), 12 * 3 * 64);
+        let pair = StructuredGroup { kind: GroupKind::QkPair, block: 4, index: 70 };
+        assert_eq!(param_count(&dense) - param_count(&pruned), 3 * 24 * pair.params(&dense));
     }
 }

@@ -10,10 +10,13 @@ pub fn slice_tensors(shape: &VitShape, tensors: &NamedTensors, mask: &StructureM
     let mut out = tensors.clone();
     let (kept_heads, kept_neurons) = (mask.kept_heads(), mask.kept_neurons());
     for (l, block) in shape.blocks.iter().enumerate() {
-        let (dh, a) = (block.head_dim, block.attn_dim());
+        let dh = block.head_dim;
         let heads = &kept_heads[l];
-        let qkv_rows: Vec<usize> =
-            (0..3).flat_map(|s| heads.iter().flat_map(move |&h| (0..dh).map(move |j| s * a + h * dh + j))).collect();
+        let qk = |h: usize| mask.kept_qk(l, h, block.qk_dim);
+        let q_rows = heads.iter().flat_map(|&h| qk(h).into_iter().map(move |j| block.q_row(h, j)));
+        let k_rows = heads.iter().flat_map(|&h| qk(h).into_iter().map(move |j| block.k_row(h, j)));
+        let v_rows = heads.iter().flat_map(|&h| (0..dh).map(move |j| block.v_row(h, j)));
+        let qkv_rows: Vec<usize> = q_rows.chain(k_rows).chain(v_rows).collect();
         let head_cols: Vec<usize> = heads.iter().flat_map(|&h| h * dh..(h + 1) * dh).collect();
         let neurons = &kept_neurons[l];
         let name = |rest: &str| format!("blocks.{l}.{rest}");
@@ -29,6 +32,7 @@ pub fn slice_tensors(shape: &VitShape, tensors: &NamedTensors, mask: &StructureM
         shape: mask.pruned_shape(shape),
         kept_heads: Some(mask.kept_heads()),
         kept_neurons: Some(mask.kept_neurons()),
+        kept_qk_dims: mask.kept_qk_dims(shape),
     };
     (out, manifest)
 }

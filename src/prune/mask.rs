@@ -1,4 +1,5 @@
-//! Which heads and MLP neurons of each block are kept: the structure mask, applied by zeroing or read as a shape.
+//! Which heads, MLP neurons and q/k dimension pairs of each block are kept: the structure mask, applied by zeroing or
+//! read as a shape.
 
 use crate::model::host::{HostTensor, NamedTensors};
 use crate::model::shape::{BlockShape, VitShape};
@@ -11,6 +12,10 @@ pub struct StructureMask {
     pub heads: Vec<Vec<bool>>,
     /// neurons[l][j]: MLP neuron j of block l is kept.
     pub neurons: Vec<Vec<bool>>,
+    /// qk_pairs[l][h][j]: query and key dimension j of head h of block l are kept (`admm.head_dims`); every kept head
+    /// of a block keeps the same number of pairs. Absent: every pair of every kept head is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qk_pairs: Option<Vec<Vec<Vec<bool>>>>,
 }
 
 impl StructureMask {
@@ -19,6 +24,33 @@ impl StructureMask {
         Self {
             heads: shape.blocks.iter().map(|b| vec![true; b.heads]).collect(),
             neurons: shape.blocks.iter().map(|b| vec![true; b.mlp]).collect(),
+            qk_pairs: None,
+        }
+    }
+
+    /// Indices of the kept q/k dimensions of head `h` of block `l` (all `qk_dim` of them without a pair mask).
+    pub fn kept_qk(&self, l: usize, h: usize, qk_dim: usize) -> Vec<usize> {
+        match &self.qk_pairs {
+            Some(pairs) => kept_indices(&pairs[l][h]),
+            None => (0..qk_dim).collect(),
+        }
+    }
+
+    /// Per block, per kept head: the indices of its kept q/k dimensions; None without a pair mask.
+    pub fn kept_qk_dims(&self, shape: &VitShape) -> Option<Vec<Vec<Vec<usize>>>> {
+        self.qk_pairs.as_ref()?;
+        let block = |(l, heads): (usize, Vec<usize>)| {
+            heads.into_iter().map(|h| self.kept_qk(l, h, shape.blocks[l].qk_dim)).collect()
+        };
+        Some(self.kept_heads().into_iter().enumerate().map(block).collect())
+    }
+
+    /// The q/k dimensions each kept head of block `l` keeps (the block's qk_dim without a pair mask or kept head).
+    fn kept_qk_dim(&self, shape: &VitShape, l: usize) -> usize {
+        let first_kept = self.heads[l].iter().position(|&k| k);
+        match (&self.qk_pairs, first_kept) {
+            (Some(pairs), Some(h)) => count(&pairs[l][h]),
+            _ => shape.blocks[l].qk_dim,
         }
     }
 
@@ -39,23 +71,39 @@ impl StructureMask {
             .blocks
             .iter()
             .zip(self.heads.iter().zip(&self.neurons))
-            .map(|(b, (h, n))| BlockShape { heads: count(h), head_dim: b.head_dim, mlp: count(n) })
+            .enumerate()
+            .map(|(l, (b, (h, n)))| BlockShape {
+                heads: count(h),
+                head_dim: b.head_dim,
+                qk_dim: self.kept_qk_dim(shape, l),
+                mlp: count(n),
+            })
             .collect();
         pruned
+    }
+
+    /// The query and key rows of block `l`'s removed q/k pairs (inside kept heads; removed heads go whole).
+    fn removed_pair_rows(&self, block: &BlockShape, l: usize) -> Vec<usize> {
+        let Some(pairs) = &self.qk_pairs else { return vec![] };
+        let kept_heads = (0..block.heads).filter(|&h| self.heads[l][h]);
+        let removed = kept_heads.flat_map(|h| (0..block.qk_dim).filter(move |&j| !pairs[l][h][j]).map(move |j| (h, j)));
+        removed.flat_map(|(h, j)| [block.q_row(h, j), block.k_row(h, j)]).collect()
     }
 
     /// Zero the removed groups in timm-layout tensors (the "masked dense" model).
     pub fn zero_removed(&self, shape: &VitShape, tensors: &mut NamedTensors) {
         for (l, block) in shape.blocks.iter().enumerate() {
             let dh = block.head_dim;
-            let a = block.attn_dim();
             for h in (0..block.heads).filter(|&h| !self.heads[l][h]) {
-                let rows: Vec<usize> = (0..3).flat_map(|s| (0..dh).map(move |j| s * a + h * dh + j)).collect();
+                let rows = block.head_rows(h);
                 zero_rows(tensors.get_mut(&format!("blocks.{l}.attn.qkv.weight")).expect("qkv"), &rows);
                 zero_rows(tensors.get_mut(&format!("blocks.{l}.attn.qkv.bias")).expect("qkv bias"), &rows);
                 let cols: Vec<usize> = (h * dh..(h + 1) * dh).collect();
                 zero_cols(tensors.get_mut(&format!("blocks.{l}.attn.proj.weight")).expect("proj"), &cols);
             }
+            let pair_rows = self.removed_pair_rows(block, l);
+            zero_rows(tensors.get_mut(&format!("blocks.{l}.attn.qkv.weight")).expect("qkv"), &pair_rows);
+            zero_rows(tensors.get_mut(&format!("blocks.{l}.attn.qkv.bias")).expect("qkv bias"), &pair_rows);
             let removed: Vec<usize> = (0..block.mlp).filter(|&j| !self.neurons[l][j]).collect();
             zero_rows(tensors.get_mut(&format!("blocks.{l}.mlp.fc1.weight")).expect("fc1"), &removed);
             zero_rows(tensors.get_mut(&format!("blocks.{l}.mlp.fc1.bias")).expect("fc1 bias"), &removed);

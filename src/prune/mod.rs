@@ -12,6 +12,7 @@ pub mod head_graph;
 pub mod mask;
 pub mod norms;
 pub mod pagerank;
+pub mod qk_pairs;
 pub mod rank;
 pub mod select;
 pub mod taylor;

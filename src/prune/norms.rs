@@ -3,22 +3,40 @@
 use crate::model::host::NamedTensors;
 use crate::model::shape::VitShape;
 
+/// Rows `rows` of block l's qkv weight, each followed by its bias.
+fn qkv_rows_with_bias(tensors: &NamedTensors, l: usize, d: usize, rows: &[usize]) -> Vec<f32> {
+    let qkv = &tensors[&format!("blocks.{l}.attn.qkv.weight")].data;
+    let qkv_bias = &tensors[&format!("blocks.{l}.attn.qkv.bias")].data;
+    let mut out = Vec::with_capacity(rows.len() * (d + 1));
+    for &row in rows {
+        out.extend_from_slice(&qkv[row * d..(row + 1) * d]);
+        out.push(qkv_bias[row]);
+    }
+    out
+}
+
 /// The values of head h of block l: its q, k, v rows (weights and biases) and its proj columns.
 pub fn head_values(shape: &VitShape, tensors: &NamedTensors, l: usize, h: usize) -> Vec<f32> {
     let b = shape.blocks[l];
     let (dh, a, d) = (b.head_dim, b.attn_dim(), shape.dim);
-    let qkv = &tensors[&format!("blocks.{l}.attn.qkv.weight")].data;
-    let qkv_bias = &tensors[&format!("blocks.{l}.attn.qkv.bias")].data;
     let proj = &tensors[&format!("blocks.{l}.attn.proj.weight")].data;
-    let mut out = Vec::with_capacity(4 * d * dh + 3 * dh);
-    for row in (0..3).flat_map(|s| (0..dh).map(move |j| s * a + h * dh + j)) {
-        out.extend_from_slice(&qkv[row * d..(row + 1) * d]);
-        out.push(qkv_bias[row]);
-    }
+    let mut out = qkv_rows_with_bias(tensors, l, d, &b.head_rows(h));
     for r in 0..d {
         out.extend_from_slice(&proj[r * a + h * dh..r * a + (h + 1) * dh]);
     }
     out
+}
+
+/// The values of q/k pair j of head h of block l: its query row and its key row, with their biases.
+pub fn qk_pair_values(shape: &VitShape, tensors: &NamedTensors, l: usize, h: usize, j: usize) -> Vec<f32> {
+    let b = shape.blocks[l];
+    qkv_rows_with_bias(tensors, l, shape.dim, &[b.q_row(h, j), b.k_row(h, j)])
+}
+
+/// L2 norm of every q/k pair of block l: [head][dim].
+pub fn qk_pair_norms(shape: &VitShape, tensors: &NamedTensors, l: usize) -> Vec<Vec<f64>> {
+    let b = shape.blocks[l];
+    (0..b.heads).map(|h| (0..b.qk_dim).map(|j| l2(&qk_pair_values(shape, tensors, l, h, j))).collect()).collect()
 }
 
 /// The values of MLP neuron j of block l: fc1's row j, its bias, and fc2's column j.
@@ -76,13 +94,14 @@ pub fn neuron_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
 mod tests {
     use super::*;
     use crate::model::host::HostTensor;
-    use crate::prune::groups::{head_params, neuron_params};
+    use crate::prune::groups::{head_params, neuron_params, qk_pair_params};
 
     #[test]
     fn group_values_have_the_group_param_counts_and_find_the_right_entries() {
         let shape = VitShape::uniform(28, 7, 1, 10, 8, 1, 2, 2.0);
         let mut tensors = crate::model::init::init_tensors(&shape, 1);
-        assert_eq!(head_values(&shape, &tensors, 0, 1).len() as u64, head_params(8, 4));
+        assert_eq!(head_values(&shape, &tensors, 0, 1).len() as u64, head_params(8, &shape.blocks[0]));
+        assert_eq!(qk_pair_values(&shape, &tensors, 0, 1, 2).len() as u64, qk_pair_params(8));
         assert_eq!(neuron_values(&shape, &tensors, 0, 3).len() as u64, neuron_params(8));
         // Mark head 1's first q row (row 4 of qkv) and neuron 3's fc2 column; only those groups see them.
         tensors.get_mut("blocks.0.attn.qkv.weight").unwrap().data[4 * 8] = 100.0;
@@ -90,6 +109,11 @@ mod tests {
         fc2.data[2 * 16 + 3] = 50.0;
         let heads = head_norms(&shape, &tensors);
         assert!(heads[0][1] >= 100.0 && heads[0][0] < 1.0);
+        // Row 4 is query dimension 0 of head 1; key row 8 + 4 + 3 is key dimension 3 of head 1.
+        tensors.get_mut("blocks.0.attn.qkv.weight").unwrap().data[15 * 8] = 70.0;
+        let pairs = qk_pair_norms(&shape, &tensors, 0);
+        assert!(pairs[1][0] >= 100.0 && pairs[1][3] >= 70.0 && pairs[1][3] < 100.0);
+        assert!(pairs[0].iter().chain(&pairs[1][1..3]).all(|&n| n < 1.0), "{pairs:?}");
         let neurons = neuron_norms(&shape, &tensors);
         assert!(neurons[0][3] >= 50.0 && neurons[0].iter().enumerate().all(|(j, &n)| j == 3 || n < 1.0));
     }

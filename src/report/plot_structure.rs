@@ -105,7 +105,7 @@ mod tests {
     use crate::report::plot_style::test_support::{assert_svg_and_png, both_formats};
 
     fn block(heads: usize, mlp: usize) -> BlockShape {
-        BlockShape { heads, head_dim: 16, mlp }
+        BlockShape::new(heads, 16, mlp)
     }
 
     #[test]

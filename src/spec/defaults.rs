@@ -91,6 +91,8 @@ impl Default for AdmmSpec {
             lr: 5e-4,
             batch: 128,
             min_neurons: 1,
+            head_dims: 0.0,
+            min_head_dims: 1,
         }
     }
 }

@@ -246,6 +246,11 @@ pub struct AdmmSpec {
     pub batch: usize,
     /// MLP neurons kept at least in every block.
     pub min_neurons: usize,
+    /// Share of the attention part of the budget that ADMM takes as q/k dimension pairs inside the kept heads instead
+    /// of whole heads, in [0, 1]; 0 (the default) prunes whole heads only. Used by the ADMM methods only.
+    pub head_dims: f64,
+    /// q/k dimension pairs every kept head keeps at least (with head_dims > 0).
+    pub min_head_dims: usize,
 }
 
 /// Fine-tuning of the pruned model, optionally distilled from the dense one.

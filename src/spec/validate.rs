@@ -128,6 +128,8 @@ fn check_admm(checks: &mut Checks, admm: &AdmmSpec) {
     checks.within("admm.rho_max", admm.rho_max, "(0, inf)", "e.g. 1.0");
     checks.within("admm.lr", admm.lr, "(0, inf)", "e.g. 5.0e-4");
     checks.at_least("admm.batch", admm.batch, 1, "e.g. 128");
+    checks.within("admm.head_dims", admm.head_dims, "[0, 1]", "0 prunes whole heads only; e.g. 0.5");
+    checks.at_least("admm.min_head_dims", admm.min_head_dims, 1, "every kept head keeps at least one q/k pair");
 }
 
 /// The fine-tuning recipe and its distillation.

@@ -50,7 +50,12 @@ impl Stage for AdmmStage {
     fn params(&self) -> serde_json::Value {
         // Only the fine-tune settings the W-step uses are part of the key: changing finetune.lr must not rerun ADMM.
         let w_step = json!({ "weight_decay": self.finetune.weight_decay, "grad_clip": self.finetune.grad_clip, "label_smoothing": self.finetune.label_smoothing });
-        json!({ "admm": self.admm, "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
+        let mut admm = serde_json::to_value(&self.admm).expect("the ADMM spec serializes");
+        if self.admm.head_dims == 0.0 {
+            // Without q/k pruning these keys change nothing: leave them out so that keys of earlier runs still match.
+            admm.as_object_mut().map(|o| (o.remove("head_dims"), o.remove("min_head_dims")));
+        }
+        json!({ "admm": admm, "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
@@ -61,6 +66,8 @@ impl Stage for AdmmStage {
             heads: keep_top_global(&ranking.scores, self.budget.heads_removed, self.rank.min_heads),
             neurons_removed: self.budget.neurons_removed,
             min_neurons: self.admm.min_neurons,
+            pairs_removed: self.budget.pairs_removed,
+            min_head_dims: self.admm.min_head_dims,
         };
         let schedule = AdmmSchedule {
             rounds: self.admm.rounds,

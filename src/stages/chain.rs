@@ -103,18 +103,22 @@ pub fn add_chain(
 
 /// Solve the point's budget before anything runs; an unreachable sparsity is a spec error naming the largest reachable one.
 fn solve(shape: &VitShape, spec: &Spec, file: &Path, point: &str) -> Result<Budget> {
+    // q/k pairs are pruned by ADMM's projection only: the one-shot baselines spend the same budget on heads and neurons.
+    let head_dims = if uses_admm(spec.method) { spec.admm.head_dims } else { 0.0 };
     let request = BudgetRequest {
         sparsity: spec.sparsity,
         head_share: spec.rank.head_share,
         min_heads: spec.rank.min_heads,
         min_neurons: spec.admm.min_neurons,
+        head_dims,
+        min_head_dims: spec.admm.min_head_dims,
     };
     solve_budget(shape, &request).map_err(|e| {
         GohspError::spec(
             file.display().to_string(),
             "sparsity",
             format!("{e} (grid point {point})"),
-            "lower the sparsity, or lower rank.min_heads / admm.min_neurons",
+            "lower the sparsity, or lower rank.min_heads / admm.min_neurons / admm.min_head_dims",
         )
     })
 }

@@ -16,8 +16,7 @@ pub fn resolve_shape(model: &ModelSpec, info: &DatasetInfo) -> Result<VitShape> 
     let depth = model.depth.unwrap_or(shape.blocks.len());
     let heads = model.heads.unwrap_or(shape.blocks[0].heads);
     let ratio = model.mlp_ratio.unwrap_or(shape.blocks[0].mlp as f64 / shape.blocks[0].attn_dim().max(1) as f64);
-    let block =
-        BlockShape { heads, head_dim: shape.dim / heads.max(1), mlp: (shape.dim as f64 * ratio).round() as usize };
+    let block = BlockShape::new(heads, shape.dim / heads.max(1), (shape.dim as f64 * ratio).round() as usize);
     shape.blocks = vec![block; depth];
     Ok(shape)
 }
@@ -49,8 +48,8 @@ mod tests {
         };
         let shape = resolve_shape(&spec, &mnist()).unwrap();
         assert_eq!((shape.dim, shape.blocks.len(), shape.num_classes, shape.in_chans), (48, 2, 10, 1));
-        assert_eq!(shape.blocks[0], BlockShape { heads: 3, head_dim: 16, mlp: 96 });
+        assert_eq!(shape.blocks[0], BlockShape::new(3, 16, 96));
         let plain = resolve_shape(&ModelSpec { preset: "vit_mnist".into(), ..Default::default() }, &mnist()).unwrap();
-        assert_eq!(plain.blocks[0], BlockShape { heads: 4, head_dim: 24, mlp: 384 });
+        assert_eq!(plain.blocks[0], BlockShape::new(4, 24, 384));
     }
 }
