@@ -1,4 +1,5 @@
-//! Per-block structure of the dense and pruned models: heads kept and MLP width per block, as grouped bars.
+//! Per-block structure of the dense and pruned models: heads kept, MLP width and (when q/k pairs were pruned) the q/k
+//! size per block, as grouped bars.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,8 @@ struct StructureFigure {
     models: Vec<(String, Vec<BlockShape>)>,
 }
 
-/// Plot heads per block (top panel) and MLP width per block (bottom panel) for `dense` and each pruned model.
+/// Plot heads per block (top panel) and MLP width per block (middle or bottom panel) for `dense` and each pruned
+/// model, and the q/k size of each block's heads (bottom panel) when some model pruned q/k pairs.
 ///
 /// Every pruned model must have as many blocks as the dense one.
 pub fn plot_structure(
@@ -38,6 +40,16 @@ pub fn plot_structure(
 }
 
 impl StructureFigure {
+    /// Whether some model's heads have queries and keys smaller than their values (`admm.head_dims`).
+    fn has_qk_pruning(&self) -> bool {
+        self.models.iter().flat_map(|(_, blocks)| blocks).any(|b| b.qk_dim != b.head_dim)
+    }
+
+    /// The y range over the tallest bar: room for the legend, one row per model, above the bars.
+    fn headroom(&self) -> f64 {
+        1.2 + 0.12 * self.models.len() as f64
+    }
+
     /// Draw one panel of grouped bars: `value` of each block, one bar per model.
     fn draw_panel<DB: DrawingBackend>(
         &self,
@@ -53,7 +65,7 @@ impl StructureFigure {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(-0.5..depth as f64 - 0.5, 0.0..y_max as f64 * 1.35)?;
+            .build_cartesian_2d(-0.5..depth as f64 - 0.5, 0.0..y_max as f64 * self.headroom())?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -89,13 +101,17 @@ impl StructureFigure {
 
 impl Figure for StructureFigure {
     fn size(&self) -> (u32, u32) {
-        (900, 760)
+        if self.has_qk_pruning() { (900, 1120) } else { (900, 760) }
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let panels = area.split_evenly((2, 1));
+        let panels = area.split_evenly((if self.has_qk_pruning() { 3 } else { 2 }, 1));
         self.draw_panel(&panels[0], "Attention heads kept per block", "heads", |b| b.heads)?;
-        self.draw_panel(&panels[1], "MLP width per block", "MLP width", |b| b.mlp)
+        self.draw_panel(&panels[1], "MLP width per block", "MLP width", |b| b.mlp)?;
+        match panels.get(2) {
+            Some(panel) => self.draw_panel(panel, "Query/key size of each kept head", "q/k size", |b| b.qk_dim),
+            None => Ok(()),
+        }
     }
 }
 
@@ -118,6 +134,20 @@ mod tests {
         let svg = std::fs::read_to_string(&paths[0]).unwrap();
         assert!(svg.contains("Attention heads kept per block") && svg.contains("MLP width per block"));
         assert!(svg.matches("<rect").count() >= 24, "expected 2 panels x 2 models x 6 blocks of bars");
+        assert!(!svg.contains("Query/key size"), "no q/k panel without q/k pruning");
+    }
+
+    #[test]
+    fn a_third_panel_shows_pruned_query_key_sizes() {
+        let dense = vec![block(4, 256); 6];
+        let pruned = [13, 10, 9, 14, 10, 18].iter().map(|&qk| BlockShape { qk_dim: qk, ..block(4, 200) }).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let paths = plot_structure(&dense, &[("gohsp".into(), pruned)], &dir.path().join("structure"), &both_formats())
+            .unwrap();
+        assert_svg_and_png(&paths);
+        let svg = std::fs::read_to_string(&paths[0]).unwrap();
+        assert!(svg.contains("Query/key size of each kept head"), "the q/k panel is drawn");
+        assert!(svg.matches("<rect").count() >= 36, "expected 3 panels x 2 models x 6 blocks of bars");
     }
 
     #[test]
