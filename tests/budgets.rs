@@ -111,7 +111,7 @@ fn budgets_with_query_key_pairs_land_on_target_and_the_projection_slices_to_them
             let (z, mask) = project(&shape, &tensors, &constraint);
             let removed = gohsp::prune::qk_pairs::removed_pairs(mask.qk_pairs.as_ref().unwrap(), &constraint.heads);
             // Slots remove all kept heads of a block at once (at most 6 here): the projection may fall short by less.
-            let largest = shape.blocks[0].heads;
+            let largest = shape.blocks.iter().map(|x| x.heads).max().unwrap();
             assert!(removed <= b.pairs_removed && b.pairs_removed - removed < largest, "{at}: {removed} pairs");
             let (sliced, manifest) = slice_tensors(&shape, &tensors, &mask);
             let expected = dense_params - b.removed_params + (b.pairs_removed - removed) as u64 * b.pair_params;

@@ -75,9 +75,17 @@ fn head_dims_prunes_query_key_pairs_inside_the_kept_heads() {
 #[test]
 fn bad_head_dims_values_exit_2_naming_the_key() {
     let results = results_root();
-    for (set, key) in [("admm.head_dims=1.5", "admm.head_dims"), ("admm.min_head_dims=0", "admm.min_head_dims")] {
-        let out = gohsp(results.path(), &["plan", MICRO, "--set", set]);
+    let cases: [(&[&str], &str); 3] = [
+        (&["admm.head_dims=1.5"], "admm.head_dims"),
+        (&["admm.min_head_dims=0"], "admm.min_head_dims"),
+        // The micro model's heads have 16 q/k dimensions: keeping 16 leaves no pair to prune.
+        (&["admm.head_dims=0.5", "admm.min_head_dims=16"], "admm.min_head_dims"),
+    ];
+    for (sets, key) in cases {
+        let mut args = vec!["plan", MICRO];
+        sets.iter().for_each(|s| args.extend(["--set", s]));
+        let out = gohsp(results.path(), &args);
         out.expect_code(2);
-        assert!(out.stderr.contains(key), "{set}: {}", out.stderr);
+        assert!(out.stderr.contains(key), "{sets:?}: {}", out.stderr);
     }
 }

@@ -14,7 +14,7 @@ pub struct BlockShape {
     pub heads: usize,
     /// Size of each head's values (and of its columns of proj); the attention scale is head_dim^-0.5.
     pub head_dim: usize,
-    /// Size of each head's queries and keys (at most head_dim).
+    /// Size of each head's queries and keys (head_dim in a dense model, smaller after q/k pruning).
     pub qk_dim: usize,
     /// Hidden width of the MLP (fc1 outputs, fc2 inputs).
     pub mlp: usize,
@@ -67,7 +67,6 @@ impl BlockShape {
 
 /// The serialized form of [`BlockShape`]: `qk_dim` only when it differs from `head_dim`.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BlockShapeRepr {
     heads: usize,
     head_dim: usize,

@@ -49,8 +49,9 @@ pub fn frobenius(tensors: &NamedTensors) -> f64 {
     tensors.values().flat_map(|t| t.data.iter()).map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
 }
 
-/// Euclidean projection of `v` onto S: zero the removed heads, keep the neuron groups of largest L2 norm, and inside
-/// the kept heads remove the q/k pairs of least energy (the same count from every kept head of a block).
+/// Projection of `v` onto S: zero the removed heads, keep the neuron groups of largest L2 norm (the Euclidean
+/// projection), and inside the kept heads remove q/k pairs of least energy, the same count from every kept head of a
+/// block (a greedy choice over blocks by energy per pair, not the exact Euclidean projection of that set).
 pub fn project(shape: &VitShape, v: &NamedTensors, constraint: &Constraint) -> (NamedTensors, StructureMask) {
     let norms = neuron_norms(shape, v);
     let neurons = keep_top_global(&norms, constraint.neurons_removed, constraint.min_neurons);

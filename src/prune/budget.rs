@@ -310,6 +310,40 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_without_pairs_serializes_as_before_pairs_existed() {
+        let b = solve_budget(&deit(192, 3), &request(0.3, HeadShare::Auto)).unwrap();
+        let value = serde_json::to_value(b).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        let before = [
+            "achieved_sparsity",
+            "head_params",
+            "heads_removed",
+            "neuron_params",
+            "neurons_removed",
+            "removed_params",
+            "target_sparsity",
+        ];
+        assert_eq!(keys, before);
+        let with_pairs = BudgetRequest { head_dims: 0.5, ..request(0.3, HeadShare::Auto) };
+        let value = serde_json::to_value(solve_budget(&deit(192, 3), &with_pairs).unwrap()).unwrap();
+        assert!(value["pairs_removed"].as_u64().unwrap() > 0 && value["pair_params"] == 386);
+    }
+
+    #[test]
+    fn pairs_come_from_blocks_whose_queries_were_already_narrowed() {
+        // An input whose blocks already have q/k 10 of 16 (and one of 6): pairs per head = min(10, 6) - 2 = 4.
+        let mut shape = VitShape::uniform(28, 7, 1, 10, 64, 3, 4, 2.0);
+        shape.blocks[0].qk_dim = 10;
+        shape.blocks[1].qk_dim = 6;
+        let req = BudgetRequest { head_dims: 1.0, min_head_dims: 2, ..request(0.2, HeadShare::Fraction(0.1)) };
+        let b = solve_budget(&shape, &req).unwrap();
+        assert_eq!(b.heads_removed, 0);
+        assert!(b.pairs_removed > 0 && b.pairs_removed <= 12 * 4, "{b:?}");
+        assert_eq!(b.pair_params, 130);
+        assert!((b.achieved_sparsity - 0.2).abs() < 0.005, "{b:?}");
+    }
+
+    #[test]
     fn pairs_raise_the_reachable_sparsity_and_respect_the_per_head_minimum() {
         let shape = VitShape::uniform(28, 7, 1, 10, 48, 2, 3, 2.0);
         let heads_only = solve_budget(&shape, &request(0.94, HeadShare::Auto)).unwrap_err().max_reachable;
@@ -342,6 +376,14 @@ mod tests {
         })
     }
 
+    /// Shapes whose blocks may already have narrower queries and keys than values (a pruned model pruned again).
+    fn arb_narrowed_shape() -> impl Strategy<Value = VitShape> {
+        (arb_shape(), prop::collection::vec(0usize..8, 6)).prop_map(|(mut shape, cuts)| {
+            shape.blocks.iter_mut().zip(cuts).for_each(|(b, cut)| b.qk_dim = b.head_dim.saturating_sub(cut).max(1));
+            shape
+        })
+    }
+
     fn arb_share() -> impl Strategy<Value = HeadShare> {
         prop_oneof![Just(HeadShare::Auto), (0.0f64..=1.0).prop_map(HeadShare::Fraction)]
     }
@@ -349,13 +391,14 @@ mod tests {
     proptest! {
         #[test]
         fn pair_counts_respect_the_kept_heads_and_imply_the_removed_params(
-            shape in arb_shape(), sparsity in 0.0f64..0.95, head_share in arb_share(), head_dims in 0.0f64..=1.0,
+            shape in arb_narrowed_shape(), sparsity in 0.0f64..0.95, head_share in arb_share(), head_dims in 0.0f64..=1.0,
             min_heads in 0usize..3, min_head_dims in 1usize..4,
         ) {
             let req = BudgetRequest { head_dims, min_head_dims, ..BudgetRequest::heads_and_neurons(sparsity, head_share, min_heads, 1) };
             if let Ok(b) = solve_budget(&shape, &req) {
                 let total_heads: usize = shape.blocks.iter().map(|x| x.heads).sum();
-                let per_head = shape.blocks[0].qk_dim.saturating_sub(min_head_dims);
+                let with_heads = shape.blocks.iter().filter(|x| x.heads > 0);
+                let per_head = with_heads.map(|x| x.qk_dim.saturating_sub(min_head_dims)).min().unwrap_or(0);
                 prop_assert!(b.pairs_removed <= (total_heads - b.heads_removed) * per_head, "{:?}", b);
                 let implied = b.heads_removed as u64 * b.head_params + b.neurons_removed as u64 * b.neuron_params
                     + b.pairs_removed as u64 * b.pair_params;

@@ -46,11 +46,17 @@ impl StructureMask {
     }
 
     /// The q/k dimensions each kept head of block `l` keeps (the block's qk_dim without a pair mask or kept head).
+    ///
+    /// Panics when the kept heads of the block keep different numbers: a sliced block is one batched attention, and
+    /// every mask gohsp makes keeps equal counts (see `keep_top_pairs`).
     fn kept_qk_dim(&self, shape: &VitShape, l: usize) -> usize {
-        let first_kept = self.heads[l].iter().position(|&k| k);
-        match (&self.qk_pairs, first_kept) {
-            (Some(pairs), Some(h)) => count(&pairs[l][h]),
-            _ => shape.blocks[l].qk_dim,
+        let Some(pairs) = &self.qk_pairs else { return shape.blocks[l].qk_dim };
+        let mut counts: Vec<usize> = kept_indices(&self.heads[l]).iter().map(|&h| count(&pairs[l][h])).collect();
+        counts.dedup();
+        match counts.as_slice() {
+            [] => shape.blocks[l].qk_dim,
+            [one] => *one,
+            _ => panic!("block {l}: kept heads keep unequal q/k pair counts {counts:?}; a block needs one q/k size"),
         }
     }
 
@@ -133,5 +139,32 @@ fn zero_cols(t: &mut HostTensor, cols: &[usize]) {
         for &c in cols {
             row[c] = 0.0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair_mask(counts: &[usize]) -> StructureMask {
+        let shape = VitShape::uniform(28, 7, 1, 10, 12, 1, 3, 2.0);
+        let mut mask = StructureMask::full(&shape);
+        mask.qk_pairs = Some(vec![counts.iter().map(|&c| (0..4).map(|j| j < c).collect()).collect()]);
+        mask
+    }
+
+    #[test]
+    fn the_pruned_shape_reads_the_q_k_size_of_the_kept_heads() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 12, 1, 3, 2.0);
+        let mut mask = pair_mask(&[2, 1, 2]);
+        mask.heads[0][1] = false;
+        assert_eq!(mask.pruned_shape(&shape).blocks[0], BlockShape { heads: 2, head_dim: 4, qk_dim: 2, mlp: 24 });
+        assert_eq!(mask.kept_qk_dims(&shape), Some(vec![vec![vec![0, 1], vec![0, 1]]]));
+    }
+
+    #[test]
+    #[should_panic(expected = "unequal q/k pair counts")]
+    fn kept_heads_with_unequal_pair_counts_are_refused() {
+        pair_mask(&[3, 1, 2]).pruned_shape(&VitShape::uniform(28, 7, 1, 10, 12, 1, 3, 2.0));
     }
 }

@@ -50,12 +50,7 @@ impl Stage for AdmmStage {
     fn params(&self) -> serde_json::Value {
         // Only the fine-tune settings the W-step uses are part of the key: changing finetune.lr must not rerun ADMM.
         let w_step = json!({ "weight_decay": self.finetune.weight_decay, "grad_clip": self.finetune.grad_clip, "label_smoothing": self.finetune.label_smoothing });
-        let mut admm = serde_json::to_value(&self.admm).expect("the ADMM spec serializes");
-        if self.admm.head_dims == 0.0 {
-            // Without q/k pruning these keys change nothing: leave them out so that keys of earlier runs still match.
-            admm.as_object_mut().map(|o| (o.remove("head_dims"), o.remove("min_head_dims")));
-        }
-        json!({ "admm": admm, "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
+        json!({ "admm": admm_key(&self.admm), "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
@@ -93,5 +88,30 @@ impl Stage for AdmmStage {
         write_json(&ctx.out_dir, "admm_log.json", &result.rounds)?;
         write_json(&ctx.out_dir, "train_log.json", &result.logs)?;
         write_model(&ctx.out_dir, &result.model, None)
+    }
+}
+
+/// The ADMM settings as they enter the cache key: without q/k pruning (head_dims 0) its two keys change nothing, so
+/// they are left out and keys of runs made before they existed still match.
+fn admm_key(admm: &AdmmSpec) -> serde_json::Value {
+    let mut value = serde_json::to_value(admm).expect("the ADMM spec serializes");
+    if admm.head_dims == 0.0 {
+        value.as_object_mut().map(|o| (o.remove("head_dims"), o.remove("min_head_dims")));
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_names_query_key_settings_only_when_pairs_are_pruned() {
+        let plain = AdmmSpec { min_head_dims: 5, ..AdmmSpec::default() };
+        let keys: Vec<String> = admm_key(&plain).as_object().unwrap().keys().cloned().collect();
+        let before = ["batch", "epochs_per_round", "lr", "min_neurons", "rho", "rho_growth", "rho_max", "rounds"];
+        assert_eq!(keys, before, "the key of a run without head_dims is the one from before head_dims existed");
+        let pairs = admm_key(&AdmmSpec { head_dims: 0.5, ..plain });
+        assert_eq!((pairs["head_dims"].as_f64(), pairs["min_head_dims"].as_u64()), (Some(0.5), Some(5)));
     }
 }

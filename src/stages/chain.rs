@@ -113,6 +113,9 @@ fn solve(shape: &VitShape, spec: &Spec, file: &Path, point: &str) -> Result<Budg
         head_dims,
         min_head_dims: spec.admm.min_head_dims,
     };
+    if head_dims > 0.0 {
+        check_pair_room(shape, spec.admm.min_head_dims, file)?;
+    }
     solve_budget(shape, &request).map_err(|e| {
         GohspError::spec(
             file.display().to_string(),
@@ -121,4 +124,19 @@ fn solve(shape: &VitShape, spec: &Spec, file: &Path, point: &str) -> Result<Budg
             "lower the sparsity, or lower rank.min_heads / admm.min_neurons / admm.min_head_dims",
         )
     })
+}
+
+/// With `admm.head_dims` > 0, every block with heads must have q/k pairs to spare above `admm.min_head_dims` (the
+/// budget counts pairs per head by the tightest block, so one block without room would switch pair pruning off).
+fn check_pair_room(shape: &VitShape, min_head_dims: usize, file: &Path) -> Result<()> {
+    let tight = shape.blocks.iter().enumerate().find(|(_, b)| b.heads > 0 && b.qk_dim <= min_head_dims);
+    match tight {
+        Some((l, b)) => Err(GohspError::spec(
+            file.display().to_string(),
+            "admm.min_head_dims",
+            format!("block {l}'s heads have {} q/k dimensions, none above min_head_dims={min_head_dims}", b.qk_dim),
+            "lower admm.min_head_dims, or set admm.head_dims: 0 to prune whole heads only",
+        )),
+        None => Ok(()),
+    }
 }
