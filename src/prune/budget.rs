@@ -195,17 +195,10 @@ fn cover_with_attention(capacity: &Capacity, rest: f64, min_heads: usize, neuron
         (counts, (left - (pairs as u64 * capacity.pair_params) as f64).abs())
     };
     let slack = capacity.head_params.max(capacity.pair_params) as f64 / 2.0;
-    let mut best = candidate(min_heads.min(capacity.heads));
-    for heads in min_heads..=capacity.heads {
-        let (counts, error) = candidate(heads);
-        if error < best.1 {
-            best = (counts, error);
-        }
-        if error <= slack {
-            return counts;
-        }
-    }
-    best.0
+    let candidates: Vec<(Counts, f64)> = (min_heads.min(capacity.heads)..=capacity.heads).map(candidate).collect();
+    let close_enough = candidates.iter().find(|(_, error)| *error <= slack);
+    let closest = || candidates.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+    close_enough.or_else(closest).expect("at least one head count to try").0
 }
 
 /// Solve for the head, q/k pair and neuron counts that remove `req.sparsity` of `shape`'s parameters.
