@@ -4,6 +4,7 @@ use crate::data::loader::Loader;
 use crate::error::Result;
 use crate::model::vit::Vit;
 use crate::train::batch::{batch_tensors, count_correct};
+use crate::train::pool::on_compute_pool;
 use burn::tensor::{Device, Tensor};
 use std::time::Instant;
 
@@ -18,8 +19,12 @@ pub struct Accuracy {
     pub images: usize,
 }
 
-/// Top-1 and top-5 of `model` (plain device) on every batch of `loader`.
+/// Top-1 and top-5 of `model` (plain device) on every batch of `loader`, on rayon's pool.
 pub fn accuracy(model: &Vit, loader: &Loader) -> Result<Accuracy> {
+    on_compute_pool(|| accuracy_here(model, loader))
+}
+
+fn accuracy_here(model: &Vit, loader: &Loader) -> Result<Accuracy> {
     let device = model.device();
     let (mut top1, mut top5, mut images) = (0, 0, 0);
     for batch in loader.epoch(0) {
@@ -45,8 +50,13 @@ pub struct Latency {
     pub images_per_s: f64,
 }
 
-/// Median forward latency of `model` on random inputs of `batch` images, after `warmup` untimed passes.
+/// Median forward latency of `model` on random inputs of `batch` images, after `warmup` untimed passes, timed on
+/// rayon's pool as training and evaluation run.
 pub fn latency(model: &Vit, batch: usize, warmup: usize, runs: usize) -> Latency {
+    on_compute_pool(|| latency_here(model, batch, warmup, runs))
+}
+
+fn latency_here(model: &Vit, batch: usize, warmup: usize, runs: usize) -> Latency {
     let device: Device = model.device();
     let shape = model.shape();
     let input = Tensor::<4>::random(

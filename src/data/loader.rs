@@ -1,6 +1,7 @@
 //! Batching: seeded shuffling, per-sample transforms and normalisation decoded in parallel (rayon), prefetched on another thread.
 
 use super::dataset::{Dataset, Image};
+use super::decode_pool::decode_pool;
 use super::transform::Transform;
 use crate::error::Result;
 use rand::SeedableRng;
@@ -84,17 +85,19 @@ impl Loader {
         receiver
     }
 
-    /// Build the batch of the given sample indices, decoding samples in parallel.
+    /// Build the batch of the given sample indices, decoding samples in parallel on the decode pool.
     pub fn make_batch(&self, indices: &[usize], epoch: usize) -> Result<Batch> {
-        let samples: Vec<(Image, usize)> = indices
-            .par_iter()
-            .map(|&i| {
-                let (image, label) = self.dataset.get(i)?;
-                let mut rng =
-                    StdRng::seed_from_u64(self.seed.wrapping_add((epoch as u64) << 32).wrapping_add(i as u64));
-                Ok((self.transform.apply(image, &mut rng), label))
-            })
-            .collect::<Result<_>>()?;
+        let samples: Vec<(Image, usize)> = decode_pool().install(|| {
+            indices
+                .par_iter()
+                .map(|&i| {
+                    let (image, label) = self.dataset.get(i)?;
+                    let mut rng =
+                        StdRng::seed_from_u64(self.seed.wrapping_add((epoch as u64) << 32).wrapping_add(i as u64));
+                    Ok((self.transform.apply(image, &mut rng), label))
+                })
+                .collect::<Result<_>>()
+        })?;
         Ok(self.assemble(samples))
     }
 

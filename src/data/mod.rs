@@ -3,6 +3,7 @@
 pub mod augment;
 pub mod cifar;
 pub mod dataset;
+pub mod decode_pool;
 pub mod download;
 pub mod fetch;
 pub mod folder;

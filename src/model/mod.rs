@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod cost;
+pub mod fused;
 pub mod hf_names;
 pub mod host;
 pub mod init;

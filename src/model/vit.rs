@@ -1,9 +1,9 @@
 //! A Vision Transformer whose blocks each have their own head count and MLP width (timm's layout: pre-norm, exact GELU, class token).
 
+use super::fused::{gelu, layer_norm, softmax_scaled};
 use super::shape::{BlockShape, VitShape};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Device, Tensor};
 
 /// Multi-head self-attention with a fused qkv projection; weights are [in, out] (burn's layout).
@@ -38,7 +38,7 @@ impl Attention {
         let qkv = self.qkv.forward(x.reshape([b * t, d]));
         let (q, k, v) = self.split_heads(qkv, b, t);
         let scale = (dh as f64).powf(-0.5);
-        let attention = softmax(q.matmul(k.swap_dims(2, 3)).mul_scalar(scale), 3);
+        let attention = softmax_scaled(q.matmul(k.swap_dims(2, 3)), scale);
         let heads_out = attention.clone().matmul(v);
         let merged = heads_out.clone().swap_dims(1, 2).reshape([b * t, h * dh]);
         let out = self.proj.forward(merged).reshape([b, t, d]);
@@ -89,12 +89,12 @@ pub struct Block {
 }
 
 impl Block {
-    /// x + attn(norm1(x)), then + mlp(norm2(x)).
-    pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
-        let (attn_out, block_trace) = self.attn.forward(self.norm1.forward(x.clone()), trace);
+    /// x + attn(norm1(x)), then + mlp(norm2(x)); `eps` is the norms' epsilon.
+    pub fn forward(&self, x: Tensor<3>, eps: f64, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
+        let (attn_out, block_trace) = self.attn.forward(layer_norm(x.clone(), &self.norm1, eps), trace);
         let x = x + attn_out;
         let [b, t, d] = x.dims();
-        let mlp_in = self.norm2.forward(x.clone()).reshape([b * t, d]);
+        let mlp_in = layer_norm(x.clone(), &self.norm2, eps).reshape([b * t, d]);
         let x = x + self.mlp.forward(mlp_in).reshape([b, t, d]);
         (x, block_trace)
     }
@@ -146,11 +146,11 @@ impl Vit {
         let mut x = self.embed(images);
         let mut traces = Vec::new();
         for block in &self.blocks {
-            let (next, block_trace) = block.forward(x, trace);
+            let (next, block_trace) = block.forward(x, self.eps, trace);
             x = next;
             traces.extend(block_trace);
         }
-        (self.classify(self.norm.forward(x)), traces)
+        (self.classify(layer_norm(x, &self.norm, self.eps)), traces)
     }
 
     fn embed(&self, images: Tensor<4>) -> Tensor<3> {

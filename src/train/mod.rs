@@ -4,6 +4,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod log;
 pub mod objective;
+pub mod pool;
 pub mod progress;
 pub mod schedule;
 pub mod trainer;

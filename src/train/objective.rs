@@ -6,7 +6,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Int, Tensor};
 
 /// What one training step minimises. `loss` returns the scalar loss and the student's logits.
-pub trait Objective {
+pub trait Objective: Sync {
     /// The loss for one batch on `model` (an autodiff model), and its logits.
     fn loss(&self, model: &Vit, images: Tensor<4>, labels: Tensor<1, Int>) -> (Tensor<1>, Tensor<2>);
 }

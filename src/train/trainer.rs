@@ -4,6 +4,7 @@ use super::batch::{batch_tensors, count_correct};
 use super::checkpoint::{CheckpointDir, Progress};
 use super::log::EpochLog;
 use super::objective::Objective;
+use super::pool::on_compute_pool;
 use super::progress::EpochBar;
 use super::schedule::Schedule;
 use crate::data::loader::Loader;
@@ -53,8 +54,19 @@ impl Trainer {
         Self { optim: adamw.init(), schedule, steps_per_epoch, label: label.to_string() }
     }
 
-    /// Run epoch `epoch` (0-based) of `loader` on `model` (autodiff device), minimising `objective`.
+    /// Run epoch `epoch` (0-based) of `loader` on `model` (autodiff device), minimising `objective`; the steps run
+    /// on rayon's pool (see `train::pool`).
     pub fn run_epoch(
+        &mut self,
+        model: Vit,
+        objective: &dyn Objective,
+        loader: &Loader,
+        epoch: usize,
+    ) -> Result<(Vit, EpochLog)> {
+        on_compute_pool(|| self.epoch_steps(model, objective, loader, epoch))
+    }
+
+    fn epoch_steps(
         &mut self,
         mut model: Vit,
         objective: &dyn Objective,

@@ -1,0 +1,202 @@
+//! Row-wise f32 kernels of the fused ops (GELU, scaled softmax, LayerNorm; forward and backward), on rayon's pool.
+//!
+//! Each kernel is a generic `*_rows::<FMA>` body plus a dispatcher (`fma_dispatch!`) that runs it compiled for
+//! AVX2 + FMA when the CPU has them. Outputs may alias nothing; the `_in_place` forms overwrite their gradient input.
+
+use super::simd_math::{dot8, exp, fma_dispatch, madd, max8, min8, normal_cdf, squared_deviations8, sum8};
+use rayon::prelude::*;
+
+/// Elements per rayon task: big enough to amortise the task, small enough to balance 2-16 threads.
+const TASK_ELEMENTS: usize = 16 * 1024;
+/// 1 / sqrt(2 pi).
+const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+
+/// Elements per task, a whole number of rows of `row_len`.
+fn task_len(row_len: usize) -> usize {
+    (TASK_ELEMENTS / row_len.max(1)).max(1) * row_len.max(1)
+}
+
+/// Exact GELU, x * Phi(x).
+pub fn gelu(x: &[f32], out: &mut [f32]) {
+    out.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(o, x)| gelu_chunk(x, o));
+}
+
+#[inline(always)]
+fn gelu_body<const FMA: bool>(x: &[f32], out: &mut [f32]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v * normal_cdf::<FMA>(v);
+    }
+}
+
+fma_dispatch!(fn gelu_chunk(x: &[f32], out: &mut [f32]) => gelu_body);
+
+/// Gradient of GELU, grad * (Phi(x) + x * phi(x)), written over `grad`.
+pub fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
+    grad.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(g, x)| gelu_backward_chunk(x, g));
+}
+
+#[inline(always)]
+fn gelu_backward_body<const FMA: bool>(x: &[f32], grad: &mut [f32]) {
+    for (g, &v) in grad.iter_mut().zip(x) {
+        let pdf = FRAC_1_SQRT_2PI * exp::<FMA>(-0.5 * v * v);
+        *g *= madd::<FMA>(v, pdf, normal_cdf::<FMA>(v));
+    }
+}
+
+fma_dispatch!(fn gelu_backward_chunk(x: &[f32], grad: &mut [f32]) => gelu_backward_body);
+
+/// softmax(scale * x) over rows of `row_len`, in place.
+pub fn softmax_in_place(x: &mut [f32], row_len: usize, scale: f32) {
+    x.par_chunks_mut(task_len(row_len)).for_each(|rows| softmax_rows(rows, row_len, scale));
+}
+
+#[inline(always)]
+fn softmax_body<const FMA: bool>(rows: &mut [f32], row_len: usize, scale: f32) {
+    for row in rows.chunks_exact_mut(row_len) {
+        // The row's largest scale * x, subtracted before exp so that nothing overflows.
+        let shift = if scale >= 0.0 { max8(row) } else { min8(row) } * scale;
+        for v in row.iter_mut() {
+            *v = exp::<FMA>(madd::<FMA>(*v, scale, -shift));
+        }
+        let inv = 1.0 / sum8(row);
+        row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+fma_dispatch!(fn softmax_rows(rows: &mut [f32], row_len: usize, scale: f32) => softmax_body);
+
+/// Gradient of softmax(scale * x) from its output y, scale * y * (g - sum(g * y)), written over `grad`.
+pub fn softmax_backward_in_place(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) {
+    let task = task_len(row_len);
+    grad.par_chunks_mut(task).zip(y.par_chunks(task)).for_each(|(g, y)| softmax_backward_rows(y, g, row_len, scale));
+}
+
+#[inline(always)]
+fn softmax_backward_body<const FMA: bool>(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) {
+    for (g, y) in grad.chunks_exact_mut(row_len).zip(y.chunks_exact(row_len)) {
+        let dot = dot8::<FMA>(g, y);
+        for (g, &y) in g.iter_mut().zip(y) {
+            *g = scale * y * (*g - dot);
+        }
+    }
+}
+
+fma_dispatch!(fn softmax_backward_rows(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) => softmax_backward_body);
+
+/// Per-row statistics LayerNorm's backward needs: mean and 1 / sqrt(var + eps).
+#[derive(Clone, Debug)]
+pub struct RowStats {
+    /// Mean of each row.
+    pub mean: Vec<f32>,
+    /// Reciprocal standard deviation of each row.
+    pub rstd: Vec<f32>,
+}
+
+/// A LayerNorm's affine parameters and epsilon.
+#[derive(Clone, Copy)]
+pub struct NormParams<'a> {
+    /// Scale, one per feature.
+    pub gamma: &'a [f32],
+    /// Shift, one per feature.
+    pub beta: &'a [f32],
+    /// Added to the variance.
+    pub eps: f32,
+}
+
+/// LayerNorm over rows of `gamma.len()`: (x - mean) * rstd * gamma + beta; returns the row statistics.
+pub fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [f32]) -> RowStats {
+    let d = norm.gamma.len();
+    let rows = x.len() / d;
+    let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
+    let task = task_len(d);
+    out.par_chunks_mut(task)
+        .zip(x.par_chunks(task))
+        .zip(mean.par_chunks_mut(task / d).zip(rstd.par_chunks_mut(task / d)))
+        .for_each(|((o, x), (m, r))| layer_norm_rows(x, norm, o, m, r));
+    RowStats { mean, rstd }
+}
+
+#[inline(always)]
+fn layer_norm_body<const FMA: bool>(
+    x: &[f32],
+    norm: NormParams<'_>,
+    out: &mut [f32],
+    mean: &mut [f32],
+    rstd: &mut [f32],
+) {
+    let d = norm.gamma.len();
+    let rows = out.chunks_exact_mut(d).zip(x.chunks_exact(d));
+    for ((o, x), (m, r)) in rows.zip(mean.iter_mut().zip(rstd.iter_mut())) {
+        let mu = sum8(x) / d as f32;
+        let inv = 1.0 / (squared_deviations8::<FMA>(x, mu) / d as f32 + norm.eps).sqrt();
+        for (((o, &v), &g), &b) in o.iter_mut().zip(x).zip(norm.gamma).zip(norm.beta) {
+            *o = madd::<FMA>((v - mu) * inv, g, b);
+        }
+        (*m, *r) = (mu, inv);
+    }
+}
+
+fma_dispatch!(fn layer_norm_rows(x: &[f32], norm: NormParams<'_>, out: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) => layer_norm_body);
+
+/// LayerNorm's gradients: d_input written over `grad`, and (d_gamma, d_beta) returned.
+pub fn layer_norm_backward_in_place(
+    x: &[f32],
+    gamma: &[f32],
+    stats: &RowStats,
+    grad: &mut [f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let d = gamma.len();
+    let task = task_len(d);
+    let zero = || (vec![0.0; d], vec![0.0; d]);
+    grad.par_chunks_mut(task)
+        .zip(x.par_chunks(task))
+        .zip(stats.mean.par_chunks(task / d).zip(stats.rstd.par_chunks(task / d)))
+        .fold(zero, |(mut dg, mut db), ((g, x), (m, r))| {
+            layer_norm_backward_rows(LayerNormRows { x, gamma, mean: m, rstd: r }, g, &mut dg, &mut db);
+            (dg, db)
+        })
+        .reduce(zero, |(mut dg, mut db), (dg2, db2)| {
+            dg.iter_mut().zip(&dg2).for_each(|(a, b)| *a += b);
+            db.iter_mut().zip(&db2).for_each(|(a, b)| *a += b);
+            (dg, db)
+        })
+}
+
+/// A run of LayerNorm rows with their forward statistics, for the backward pass.
+struct LayerNormRows<'a> {
+    x: &'a [f32],
+    gamma: &'a [f32],
+    mean: &'a [f32],
+    rstd: &'a [f32],
+}
+
+#[inline(always)]
+fn layer_norm_backward_body<const FMA: bool>(
+    rows: LayerNormRows<'_>,
+    grad: &mut [f32],
+    d_gamma: &mut [f32],
+    d_beta: &mut [f32],
+) {
+    let d = rows.gamma.len();
+    let each = grad.chunks_exact_mut(d).zip(rows.x.chunks_exact(d)).zip(rows.mean.iter().zip(rows.rstd));
+    for ((g, x), (&mu, &inv)) in each {
+        // With xhat = (x - mu) * inv and h = g * gamma: dx = inv * (h - mean(h) - xhat * mean(h * xhat)).
+        let (mut sum_h, mut sum_hx) = ([0.0f32; 8], [0.0f32; 8]);
+        for (i, ((&gi, &xi), &gm)) in g.iter().zip(x).zip(rows.gamma).enumerate() {
+            let xhat = (xi - mu) * inv;
+            let h = gi * gm;
+            sum_h[i % 8] += h;
+            sum_hx[i % 8] = madd::<FMA>(h, xhat, sum_hx[i % 8]);
+            d_gamma[i] = madd::<FMA>(gi, xhat, d_gamma[i]);
+            d_beta[i] += gi;
+        }
+        let a = sum_h.iter().sum::<f32>() / d as f32;
+        let b = sum_hx.iter().sum::<f32>() / d as f32;
+        for ((gi, &xi), &gm) in g.iter_mut().zip(x).zip(rows.gamma) {
+            let xhat = (xi - mu) * inv;
+            *gi = inv * (*gi * gm - a - xhat * b);
+        }
+    }
+}
+
+fma_dispatch!(fn layer_norm_backward_rows(rows: LayerNormRows<'_>, grad: &mut [f32], d_gamma: &mut [f32], d_beta: &mut [f32]) => layer_norm_backward_body);

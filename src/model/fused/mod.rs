@@ -1,0 +1,17 @@
+//! Fused CPU ops of the ViT's hot path (GELU, scaled softmax, LayerNorm): one flex kernel each, forward and backward,
+//! instead of the many small ops burn's autodiff composes them from. Other backends get burn's composed ops.
+
+mod gelu;
+mod kernels;
+mod layer_norm;
+mod route;
+mod simd_math;
+mod softmax;
+
+pub use gelu::gelu;
+pub use layer_norm::layer_norm;
+pub use route::with_composed_ops;
+pub use softmax::softmax_scaled;
+
+#[cfg(test)]
+mod tests;

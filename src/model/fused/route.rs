@@ -1,0 +1,102 @@
+//! Which path a tensor takes: the flex kernels (plain or under autodiff) or burn's composed ops (any other backend).
+
+pub(crate) use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, BackendTypes, DType, Flex};
+use burn::tensor::Tensor;
+use std::cell::Cell;
+
+/// The autodiff backend the fused ops implement a backward for (burn's default: no gradient checkpointing).
+pub(crate) type FlexAd = Autodiff<Flex, NoCheckpointing>;
+/// A float tensor tracked by autodiff on flex.
+pub(crate) type TrackedTensor = <FlexAd as BackendTypes>::FloatTensorPrimitive;
+
+/// A tensor taken apart for a fused op.
+pub(crate) enum Routed<const D: usize> {
+    /// A plain f32 flex tensor (inference, or a constant).
+    Plain(FlexTensor),
+    /// An f32 flex tensor under autodiff.
+    Tracked(TrackedTensor),
+    /// Anything else (another backend, another dtype, or composed ops forced): use burn's composed ops.
+    Composed(Tensor<D>),
+}
+
+thread_local! {
+    static FORCE_COMPOSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the fused ops switched off on this thread, so that burn's composed ops run instead (for tests and
+/// benchmarks that compare both paths in one process). The switch is read on the calling thread only.
+pub fn with_composed_ops<R>(f: impl FnOnce() -> R) -> R {
+    let previous = FORCE_COMPOSED.with(|c| c.replace(true));
+    let result = f();
+    FORCE_COMPOSED.with(|c| c.set(previous));
+    result
+}
+
+fn composed_forced() -> bool {
+    FORCE_COMPOSED.with(Cell::get)
+}
+
+/// Takes `tensor` apart: the fused kernels handle f32 tensors on flex, tracked or not.
+pub(crate) fn route<const D: usize>(tensor: Tensor<D>) -> Routed<D> {
+    if composed_forced() {
+        return Routed::Composed(tensor);
+    }
+    if let Ok(plain) = tensor.clone().try_into_primitive::<Flex>() {
+        return if plain.dtype() == DType::F32 { Routed::Plain(plain) } else { Routed::Composed(tensor) };
+    }
+    match tensor.clone().try_into_primitive::<FlexAd>() {
+        Ok(tracked) if tracked.primitive().dtype() == DType::F32 => Routed::Tracked(tracked),
+        _ => Routed::Composed(tensor),
+    }
+}
+
+/// A plain flex tensor back into the tensor API.
+pub(crate) fn from_plain<const D: usize>(tensor: FlexTensor) -> Tensor<D> {
+    Tensor::from_primitive::<Flex>(tensor)
+}
+
+/// A tracked flex tensor back into the tensor API.
+pub(crate) fn from_tracked<const D: usize>(tensor: TrackedTensor) -> Tensor<D> {
+    Tensor::from_primitive::<FlexAd>(tensor)
+}
+
+/// The contiguous f32 values of `tensor` (copied only when it is a strided view).
+pub(crate) fn contiguous(tensor: &FlexTensor) -> FlexTensor {
+    if tensor.as_slice::<f32>().is_some() { tensor.clone() } else { tensor.to_contiguous() }
+}
+
+/// A new f32 flex tensor of `shape` whose values `fill` writes.
+pub(crate) fn new_tensor(shape: burn::backend::Shape, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
+    let mut values = vec![0.0f32; shape.num_elements()];
+    fill(&mut values);
+    FlexTensor::from_data(burn::tensor::TensorData::new(values, shape))
+}
+
+/// `tensor` as a uniquely owned, contiguous f32 buffer that can be overwritten (copied only when it is a view,
+/// starts at an offset, or is shared).
+pub(crate) fn owned(mut tensor: FlexTensor) -> FlexTensor {
+    let whole = tensor.as_slice::<f32>().map(<[f32]>::len) == Some(tensor.storage::<f32>().len());
+    if !whole {
+        tensor = tensor.to_contiguous();
+    }
+    tensor.storage_mut::<f32>();
+    tensor
+}
+
+/// The f32 values of a contiguous tensor.
+pub(crate) fn values(tensor: &FlexTensor) -> &[f32] {
+    tensor.as_slice::<f32>().expect("made contiguous f32 by `contiguous`")
+}
+
+impl<const D: usize> Routed<D> {
+    /// The tensor again, whatever path it was routed to.
+    pub(crate) fn into_tensor(self) -> Tensor<D> {
+        match self {
+            Routed::Plain(tensor) => from_plain(tensor),
+            Routed::Tracked(tensor) => from_tracked(tensor),
+            Routed::Composed(tensor) => tensor,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The fused ops against burn's composed ops, side by side: values, and gradients through autodiff.
+
+use super::{gelu, layer_norm, softmax_scaled, with_composed_ops};
+use burn::module::{Module, Param};
+use burn::nn::{LayerNorm, LayerNormConfig};
+use burn::tensor::{Device, Distribution, Tensor};
+
+/// Normwise relative difference max|a - b| / max|b| (sums that cancel to almost nothing carry float32 noise of the
+/// size of their terms, so an element-wise ratio would measure that noise, not the op).
+fn max_relative(a: Tensor<3>, b: Tensor<3>) -> f32 {
+    relative(&a.into_data().try_to_vec::<f32>().unwrap(), &b.into_data().try_to_vec::<f32>().unwrap())
+}
+
+fn relative(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    diff / b.iter().map(|y| y.abs()).fold(f32::MIN_POSITIVE, f32::max)
+}
+
+fn input(shape: [usize; 3], seed: u64, device: &Device) -> Tensor<3> {
+    device.seed(seed);
+    Tensor::random(shape, Distribution::Normal(0.0, 2.0), device)
+}
+
+/// Runs `op` on an autodiff copy of `x` with a fixed random upstream gradient; returns (output, d_x).
+fn value_and_grad(x: &Tensor<3>, op: &dyn Fn(Tensor<3>) -> Tensor<3>) -> (Tensor<3>, Tensor<3>) {
+    let device = Device::flex().autodiff();
+    let x = Tensor::from_data(x.to_data(), &device).require_grad();
+    let out = op(x.clone());
+    let upstream = Tensor::from_data(input(out.dims(), 99, &Device::flex()).to_data(), &device);
+    let grads = (out.clone() * upstream).sum().backward();
+    (out.inner(), x.grad(&grads).expect("x takes part in the loss"))
+}
+
+fn check_against_composed(op: &dyn Fn(Tensor<3>) -> Tensor<3>, shape: [usize; 3], tolerance: f32) {
+    let x = input(shape, 7, &Device::flex());
+    let fused_plain = op(x.clone());
+    let composed_plain = with_composed_ops(|| op(x.clone()));
+    assert!(max_relative(fused_plain, composed_plain) < tolerance, "plain forward differs");
+    let (fused_out, fused_grad) = value_and_grad(&x, op);
+    let (composed_out, composed_grad) = with_composed_ops(|| value_and_grad(&x, op));
+    assert!(max_relative(fused_out, composed_out) < tolerance, "autodiff forward differs");
+    let err = max_relative(fused_grad, composed_grad);
+    assert!(err < tolerance, "gradient differs by {err}");
+}
+
+#[test]
+fn gelu_matches_burns_exact_gelu_in_value_and_gradient() {
+    check_against_composed(&gelu, [3, 17, 41], 1e-4);
+}
+
+#[test]
+fn scaled_softmax_matches_softmax_of_scaled_input_in_value_and_gradient() {
+    check_against_composed(&|x| softmax_scaled(x, 0.125), [4, 17, 17], 1e-4);
+    check_against_composed(&|x| softmax_scaled(x, 1.0), [2, 5, 197], 1e-4);
+}
+
+fn norm(width: usize, device: &Device) -> LayerNorm {
+    let mut norm = LayerNormConfig::new(width).with_epsilon(1e-6).init(device);
+    norm.gamma = Param::from_tensor(Tensor::random([width], Distribution::Normal(1.0, 0.5), device));
+    norm.beta = Some(Param::from_tensor(Tensor::random([width], Distribution::Normal(0.0, 0.5), device)));
+    norm
+}
+
+#[test]
+fn layer_norm_matches_burns_in_value_and_input_gradient() {
+    let plain = norm(48, &Device::flex());
+    let on_device_of = |x: &Tensor<3>| plain.clone().to_device(&x.device());
+    check_against_composed(&|x| layer_norm(x.clone(), &on_device_of(&x), 1e-6), [2, 9, 48], 1e-4);
+}
+
+#[test]
+fn layer_norm_gamma_and_beta_gradients_match_burns() {
+    let device = Device::flex().autodiff();
+    let norm = norm(32, &device);
+    let x = Tensor::from_data(input([3, 5, 32], 3, &Device::flex()).to_data(), &device);
+    let upstream = Tensor::from_data(input([3, 5, 32], 4, &Device::flex()).to_data(), &device);
+    let grads_of = |out: Tensor<3>| {
+        let grads = (out * upstream.clone()).sum().backward();
+        let gamma = norm.gamma.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let beta = norm.beta.as_ref().unwrap().val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        (gamma, beta)
+    };
+    let fused = grads_of(layer_norm(x.clone(), &norm, 1e-6));
+    let composed = with_composed_ops(|| grads_of(layer_norm(x.clone(), &norm, 1e-6)));
+    assert!(relative(&fused.0, &composed.0) < 1e-4, "gamma gradients differ");
+    assert!(relative(&fused.1, &composed.1) < 1e-4, "beta gradients differ");
+}
+
+#[test]
+fn strided_inputs_are_read_in_logical_order() {
+    let x = input([2, 6, 10], 5, &Device::flex());
+    let transposed = x.swap_dims(1, 2);
+    let fused = softmax_scaled(transposed.clone(), 0.5);
+    let composed = with_composed_ops(|| softmax_scaled(transposed, 0.5));
+    assert!(max_relative(fused, composed) < 1e-5);
+}
+
+#[test]
+fn flex_tensors_take_the_fused_path_unless_switched_off() {
+    use super::route::{Routed, route};
+    let plain = input([1, 2, 3], 1, &Device::flex());
+    let tracked: Tensor<3> = Tensor::from_data(plain.to_data(), &Device::flex().autodiff()).require_grad();
+    assert!(matches!(route(plain.clone()), Routed::Plain(_)));
+    assert!(matches!(route(tracked), Routed::Tracked(_)));
+    assert!(with_composed_ops(|| matches!(route(plain.clone()), Routed::Composed(_))));
+    let composed = with_composed_ops(|| gelu(plain.clone()));
+    let exact = burn::tensor::activation::gelu(plain);
+    assert_eq!(composed.into_data(), exact.into_data(), "switched off, gelu is burn's own, bit for bit");
+}
