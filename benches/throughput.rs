@@ -2,6 +2,9 @@
 //! (whole heads, and with `admm.head_dims: 0.5` half of the attention budget as q/k pairs), measured in one process so
 //! that the pruned/dense ratios compare like with like. See benches/README.md.
 //!
+//! Also in the same process: the dense model with burn's composed ops instead of gohsp's fused kernels
+//! (`dense-composed`), and inference at batch 64 of dense vs GOHSP-pruned against their MAC ratio.
+//!
 //! `cargo bench --bench throughput`. Knobs: GOHSP_BENCH_STEPS (timed training steps per model, default 10; inference
 //! runs twice as many passes), GOHSP_BENCH_THREADS (rayon threads, default 2), GOHSP_BENCH_POOL=0 (run on the
 //! calling thread instead of inside rayon's pool), GOHSP_BENCH_MODELS (comma list, default `deit_tiny,vit_mnist`).
@@ -11,7 +14,8 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use gohsp::data::loader::Batch;
 use gohsp::model::build::build_vit;
-use gohsp::model::cost::param_count;
+use gohsp::model::cost::{macs_per_image, param_count};
+use gohsp::model::fused::with_composed_ops;
 use gohsp::model::host::NamedTensors;
 use gohsp::model::init::init_tensors;
 use gohsp::model::presets::preset;
@@ -65,9 +69,10 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// The median, NaN when there is no value.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// CPU seconds (user + system, all threads) this process has used, from /proc/self/stat; NaN where unreadable.
@@ -113,12 +118,14 @@ struct Variant {
     objective: CrossEntropy,
     infer_model: Vit,
     infer_input: Tensor<4>,
+    /// Burn's composed ops instead of the fused kernels.
+    composed: bool,
     train: Vec<Sample>,
     infer: Vec<Sample>,
 }
 
 impl Variant {
-    fn new(name: &'static str, shape: VitShape, tensors: &NamedTensors, batch: usize) -> Self {
+    fn new(name: &'static str, shape: VitShape, tensors: &NamedTensors, batch: usize, composed: bool) -> Self {
         let source = Path::new("<random init>");
         let train_device = Device::flex().autodiff();
         let model = build_vit(&shape, tensors, &train_device, source).expect("random init fits its shape");
@@ -141,6 +148,7 @@ impl Variant {
             objective,
             infer_model,
             infer_input,
+            composed,
             train: Vec::new(),
             infer: Vec::new(),
         }
@@ -149,16 +157,19 @@ impl Variant {
     /// One training step as `Trainer::run_epoch` runs it: batch to device, forward, label-smoothed cross-entropy,
     /// backward, AdamW step, loss read back, top-1 counted.
     fn train_step(&mut self, record: bool) {
+        let composed = self.composed;
         let sample = timed(|| {
-            let model = self.model.take().expect("model present between steps");
-            // The host batch is reused every step, so it is cloned here as a fresh batch would be moved in.
-            let (images, labels, _) = batch_tensors(self.batch.clone(), &self.train_device);
-            let (loss, logits) = self.objective.loss(&model, images, labels);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            self.model = Some(self.optim.step(1e-4, model, grads));
-            let loss = loss.into_scalar::<f32>();
-            let _ = count_correct(logits.inner(), &self.batch.labels, 1);
-            assert!(loss.is_finite(), "training diverged: loss {loss}");
+            maybe_composed(composed, || {
+                let model = self.model.take().expect("model present between steps");
+                // The host batch is reused every step, so it is cloned here as a fresh batch would be moved in.
+                let (images, labels, _) = batch_tensors(self.batch.clone(), &self.train_device);
+                let (loss, logits) = self.objective.loss(&model, images, labels);
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                self.model = Some(self.optim.step(1e-4, model, grads));
+                let loss = loss.into_scalar::<f32>();
+                let _ = count_correct(logits.inner(), &self.batch.labels, 1);
+                assert!(loss.is_finite(), "training diverged: loss {loss}");
+            })
         });
         if record {
             self.train.push(sample);
@@ -168,7 +179,7 @@ impl Variant {
     /// One inference forward pass, read back to the host (as `gohsp::eval::latency` times it).
     fn infer_pass(&mut self, record: bool) {
         let sample = timed(|| {
-            let _ = self.infer_model.forward(self.infer_input.clone()).into_data();
+            maybe_composed(self.composed, || self.infer_model.forward(self.infer_input.clone()).into_data());
         });
         if record {
             self.infer.push(sample);
@@ -204,6 +215,10 @@ impl Variant {
     }
 }
 
+fn maybe_composed<R>(composed: bool, f: impl FnOnce() -> R) -> R {
+    if composed { with_composed_ops(f) } else { f() }
+}
+
 /// GOHSP's hard pruning of `tensors` at `SPARSITY`: the budget solved with `auto` head share, a share `head_dims` of
 /// the attention part as q/k pairs, and one head, neuron and pair kept per block or head; heads chosen by global L2
 /// norm, neurons and pairs by ADMM's projection, the tensors sliced. Returns the smaller shape and tensors.
@@ -230,9 +245,10 @@ fn run_case(case: &Case, steps: usize) {
     let (pruned_shape, pruned_tensors) = prune(&shape, &tensors, 0.0);
     let (qk_shape, qk_tensors) = prune(&shape, &tensors, 0.5);
     let mut variants = [
-        Variant::new("dense", shape.clone(), &tensors, case.batch),
-        Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch),
-        Variant::new("gohsp40-qk", qk_shape.clone(), &qk_tensors, case.batch),
+        Variant::new("dense", shape.clone(), &tensors, case.batch, false),
+        Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch, false),
+        Variant::new("gohsp40-qk", qk_shape.clone(), &qk_tensors, case.batch, false),
+        Variant::new("dense-composed", shape.clone(), &tensors, case.batch, true),
     ];
     for step in 0..WARMUP + steps {
         variants.iter_mut().for_each(|v| v.train_step(step >= WARMUP));
@@ -241,9 +257,40 @@ fn run_case(case: &Case, steps: usize) {
         variants.iter_mut().for_each(|v| v.infer_pass(pass >= WARMUP));
     }
     let dense = variants[0].print(case.preset);
-    for (variant, pruned_shape) in variants[1..].iter().zip([&pruned_shape, &qk_shape]) {
+    for (variant, pruned_shape) in variants[1..3].iter().zip([&pruned_shape, &qk_shape]) {
         print_speedup(case.preset, variant.name, &shape, pruned_shape, &dense, &variant.print(case.preset));
     }
+    let composed = variants[3].print(case.preset);
+    println!(
+        "model={} fused/composed train_speedup={:.2} infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
+        case.preset,
+        composed.train_step_s / dense.train_step_s,
+        composed.infer_batch_s / dense.infer_batch_s,
+        composed.train_cpu_s / dense.train_cpu_s,
+        composed.infer_cpu_s / dense.infer_cpu_s,
+    );
+    print_mac_scaling(case.preset, [(&shape, &tensors), (&pruned_shape, &pruned_tensors)]);
+}
+
+/// Batch size of the inference comparison against the MAC reduction.
+const MAC_BATCH: usize = 64;
+
+/// Inference at batch 64 of the dense and the pruned model (interleaved, 1 warm-up and 5 timed passes each), and
+/// the pruned speedup as a fraction of the MAC reduction (1.0 = the model runs as much faster as it has fewer MACs).
+fn print_mac_scaling(preset: &str, models: [(&VitShape, &NamedTensors); 2]) {
+    let mut variants = models.map(|(shape, tensors)| Variant::new("b64", shape.clone(), tensors, MAC_BATCH, false));
+    for pass in 0..6 {
+        variants.iter_mut().for_each(|v| v.infer_pass(pass >= 1));
+    }
+    let [dense, pruned] = variants.map(|v| (macs_per_image(&v.shape) as f64, v.rates().infer_batch_s));
+    let (mac_ratio, speedup) = (dense.0 / pruned.0, dense.1 / pruned.1);
+    println!(
+        "model={preset} batch={MAC_BATCH} gohsp40/dense mac_reduction={mac_ratio:.2} infer_speedup={speedup:.2} \
+         speedup/mac_reduction={:.2} (dense {:.1} ms, pruned {:.1} ms)",
+        speedup / mac_ratio,
+        dense.1 * 1e3,
+        pruned.1 * 1e3,
+    );
 }
 
 /// One pruned variant's structure and its ratios against the dense variant.
@@ -261,12 +308,22 @@ fn print_speedup(preset: &str, name: &str, dense_shape: &VitShape, shape: &VitSh
     );
 }
 
+/// The CPU's model name, from /proc/cpuinfo.
+fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let name = info.lines().find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')));
+    name.map_or("unknown CPU".into(), |(_, n)| n.trim().to_string())
+}
+
 fn main() {
+    gohsp::malloc_tuning::tune_malloc();
     let steps = env_usize("GOHSP_BENCH_STEPS", 10).max(1);
     let threads = env_usize("GOHSP_BENCH_THREADS", 2).max(1);
     let in_pool = std::env::var("GOHSP_BENCH_POOL").map_or(true, |v| v != "0");
     let wanted = std::env::var("GOHSP_BENCH_MODELS").unwrap_or_else(|_| "deit_tiny,vit_mnist".to_string());
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the first pool built here");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("# cpu: {} ({cores} cores), threads={threads}, load average {}", cpu_model(), load_average());
     println!(
         "# gohsp throughput: burn flex backend, {threads} rayon threads, {} pool, {steps} timed training steps \
          (median) after {WARMUP} warm-up, {} inference passes (median), dense and pruned interleaved; load average {}",
@@ -274,7 +331,6 @@ fn main() {
         2 * steps,
         load_average()
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if load_average().parse::<f64>().is_ok_and(|load| load > cores as f64) {
         println!(
             "# warning: load average above the {cores} cores: wall times are inflated, compare the cpu_ms columns"

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
+    gohsp::malloc_tuning::tune_malloc();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let code = match dispatch(&cli) {

@@ -1,6 +1,6 @@
 //! A Vision Transformer whose blocks each have their own head count and MLP width (timm's layout: pre-norm, exact GELU, class token).
 
-use super::fused::{gelu, layer_norm, softmax_scaled};
+use super::fused::{AttentionDims, attention, gelu, layer_norm, softmax_scaled};
 use super::shape::{BlockShape, VitShape};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
@@ -34,16 +34,31 @@ impl Attention {
     /// Attention over tokens [B, T, D]; also returns the maps and per-head outputs when `trace` is set.
     pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
         let [b, t, d] = x.dims();
-        let (h, dh) = (self.heads, self.head_dim);
         let qkv = self.qkv.forward(x.reshape([b * t, d]));
+        let (merged, trace) = if trace {
+            let (merged, block_trace) = self.attend_traced(qkv, b, t);
+            (merged, Some(block_trace))
+        } else {
+            let dims = self.dims(b, t);
+            (attention(qkv, dims, |qkv| self.attend_traced(qkv, b, t).0), None)
+        };
+        (self.proj.forward(merged).reshape([b, t, d]), trace)
+    }
+
+    fn dims(&self, batch: usize, tokens: usize) -> AttentionDims {
+        let scale = (self.head_dim as f64).powf(-0.5) as f32;
+        AttentionDims { batch, tokens, heads: self.heads, qk: self.qk_dim, dh: self.head_dim, scale }
+    }
+
+    /// The merged heads' output [B * T, H * head_dim] with burn's ops, and the maps and per-head outputs.
+    fn attend_traced(&self, qkv: Tensor<2>, b: usize, t: usize) -> (Tensor<2>, BlockTrace) {
+        let (h, dh) = (self.heads, self.head_dim);
         let (q, k, v) = self.split_heads(qkv, b, t);
         let scale = (dh as f64).powf(-0.5);
         let attention = softmax_scaled(q.matmul(k.swap_dims(2, 3)), scale);
         let heads_out = attention.clone().matmul(v);
         let merged = heads_out.clone().swap_dims(1, 2).reshape([b * t, h * dh]);
-        let out = self.proj.forward(merged).reshape([b, t, d]);
-        let trace = trace.then_some(BlockTrace { attention, head_output: heads_out });
-        (out, trace)
+        (merged, BlockTrace { attention, head_output: heads_out })
     }
 
     /// Queries, keys and values [B, H, T, size] from the fused projection [B * T, H * (2 * qk_dim + head_dim)].
@@ -150,7 +165,7 @@ impl Vit {
             x = next;
             traces.extend(block_trace);
         }
-        (self.classify(layer_norm(x, &self.norm, self.eps)), traces)
+        (self.classify(x), traces)
     }
 
     fn embed(&self, images: Tensor<4>) -> Tensor<3> {
@@ -170,13 +185,16 @@ impl Vit {
         Tensor::cat(prefix, 1) + self.pos_embed.val()
     }
 
+    /// The classifier(s) on the final norm of the class (and distillation) token; the norm works token by token, so
+    /// the other tokens are left out of it.
     fn classify(&self, x: Tensor<3>) -> Tensor<2> {
         let [b, _, d] = x.dims();
-        let cls = x.clone().narrow(1, 0, 1).reshape([b, d]);
-        let logits = self.head.forward(cls);
+        let prefix = if self.head_dist.is_some() { 2 } else { 1 };
+        let tokens = layer_norm(x.narrow(1, 0, prefix), &self.norm, self.eps);
+        let logits = self.head.forward(tokens.clone().narrow(1, 0, 1).reshape([b, d]));
         match &self.head_dist {
             Some(head_dist) => {
-                let dist = x.narrow(1, 1, 1).reshape([b, d]);
+                let dist = tokens.narrow(1, 1, 1).reshape([b, d]);
                 (logits + head_dist.forward(dist)).div_scalar(2.0)
             }
             None => logits,

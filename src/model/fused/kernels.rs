@@ -63,7 +63,10 @@ fn softmax_body<const FMA: bool>(rows: &mut [f32], row_len: usize, scale: f32) {
     }
 }
 
-fma_dispatch!(fn softmax_rows(rows: &mut [f32], row_len: usize, scale: f32) => softmax_body);
+fma_dispatch!(
+    /// softmax(scale * x) over the rows of `rows`, on the calling thread.
+    pub(super) fn softmax_rows(rows: &mut [f32], row_len: usize, scale: f32) => softmax_body
+);
 
 /// Gradient of softmax(scale * x) from its output y, scale * y * (g - sum(g * y)), written over `grad`.
 pub fn softmax_backward_in_place(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) {
@@ -81,7 +84,10 @@ fn softmax_backward_body<const FMA: bool>(y: &[f32], grad: &mut [f32], row_len: 
     }
 }
 
-fma_dispatch!(fn softmax_backward_rows(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) => softmax_backward_body);
+fma_dispatch!(
+    /// softmax's backward over the rows of `grad`, on the calling thread.
+    pub(super) fn softmax_backward_rows(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) => softmax_backward_body
+);
 
 /// Per-row statistics LayerNorm's backward needs: mean and 1 / sqrt(var + eps).
 #[derive(Clone, Debug)]

@@ -1,6 +1,8 @@
-//! Fused CPU ops of the ViT's hot path (GELU, scaled softmax, LayerNorm): one flex kernel each, forward and backward,
+//! Fused CPU ops of the ViT's hot path (attention, GELU, scaled softmax, LayerNorm): one flex kernel each, forward and backward,
 //! instead of the many small ops burn's autodiff composes them from. Other backends get burn's composed ops.
 
+mod attention;
+mod attention_kernel;
 mod gelu;
 mod kernels;
 mod layer_norm;
@@ -8,6 +10,8 @@ mod route;
 mod simd_math;
 mod softmax;
 
+pub use attention::attention;
+pub use attention_kernel::AttentionDims;
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
 pub use route::with_composed_ops;

@@ -26,7 +26,10 @@ pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
     p = madd::<FMA>(p, r, 1.666_666_5e-1);
     p = madd::<FMA>(p, r, 0.5);
     let poly = madd::<FMA>(p, r * r, r) + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n without a float-to-int conversion (which LLVM does lane by lane): adding 2^23 + 127 leaves n + 127 in
+    // the low mantissa bits, and shifting them into the exponent field makes the power of two. NaN stays NaN in poly.
+    let biased = n + (8_388_608.0 + 127.0);
+    let scale = f32::from_bits(biased.to_bits() << 23);
     poly * scale
 }
 
@@ -65,9 +68,9 @@ pub(crate) fn normal_cdf<const FMA: bool>(x: f32) -> f32 {
 /// AVX2 copy (a closure or a call that is not inlined would run without the features, and `mul_add` would become
 /// a library call).
 macro_rules! fma_dispatch {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $generic:ident) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $generic:ident) => {
         $(#[$doc])*
-        fn $name($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]

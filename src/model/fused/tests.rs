@@ -108,3 +108,34 @@ fn flex_tensors_take_the_fused_path_unless_switched_off() {
     let exact = burn::tensor::activation::gelu(plain);
     assert_eq!(composed.into_data(), exact.into_data(), "switched off, gelu is burn's own, bit for bit");
 }
+
+/// Burn's composed attention from a qkv matrix, as the model's traced path computes it.
+fn composed_attention(qkv: Tensor<2>, dims: super::AttentionDims) -> Tensor<2> {
+    let (b, t, h, qk, dh) = (dims.batch, dims.tokens, dims.heads, dims.qk, dims.dh);
+    let part =
+        |start: usize, size: usize| qkv.clone().narrow(1, h * start, h * size).reshape([b, t, h, size]).swap_dims(1, 2);
+    let (q, k, v) = (part(0, qk), part(qk, qk), part(2 * qk, dh));
+    let probs = burn::tensor::activation::softmax(q.matmul(k.swap_dims(2, 3)).mul_scalar(dims.scale), 3);
+    probs.matmul(v).swap_dims(1, 2).reshape([b * t, h * dh])
+}
+
+#[test]
+fn attention_matches_burns_composed_attention_in_value_and_gradient() {
+    for (heads, qk, dh) in [(3, 8, 8), (2, 3, 5)] {
+        let dims = super::AttentionDims { batch: 2, tokens: 7, heads, qk, dh, scale: 0.35 };
+        let width = heads * (2 * qk + dh);
+        let as_3d = |x: Tensor<2>| x.reshape([1, 14, heads * dh]);
+        let op = |x: Tensor<3>| {
+            let qkv = x.reshape([14, width]);
+            as_3d(super::attention(qkv, dims, |_| unreachable!("flex takes the fused path")))
+        };
+        let composed = |x: Tensor<3>| as_3d(composed_attention(x.reshape([14, width]), dims));
+        let x = input([1, 14, width], 17, &Device::flex());
+        assert!(max_relative(op(x.clone()), composed(x.clone())) < 1e-5, "plain forward differs");
+        let (fused_out, fused_grad) = value_and_grad(&x, &op);
+        let (composed_out, composed_grad) = value_and_grad(&x, &composed);
+        assert!(max_relative(fused_out, composed_out) < 1e-5, "autodiff forward differs");
+        let err = max_relative(fused_grad, composed_grad);
+        assert!(err < 1e-4, "qkv gradient differs by {err} (heads {heads}, qk {qk}, dh {dh})");
+    }
+}
