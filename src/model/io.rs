@@ -32,16 +32,27 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         ));
     }
     let bytes = std::fs::read(path).at_path(path)?;
-    let bad = |e: safetensors::SafeTensorError| {
-        GohspError::input(
-            path,
-            format!("not a safetensors file: {e}"),
-            "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)",
-        )
-    };
-    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(bad)?;
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| not_safetensors(path, e))?;
     let manifest = manifest_from(metadata.metadata(), path)?;
-    let file = SafeTensors::deserialize(&bytes).map_err(bad)?;
+    let mut tensors = tensors_from_bytes(&bytes, path)?;
+    let hugging_face = is_hugging_face(&tensors);
+    if hugging_face {
+        tensors = to_timm_names(tensors);
+    }
+    Ok(Checkpoint { tensors, manifest, hugging_face })
+}
+
+fn not_safetensors(path: &Path, e: safetensors::SafeTensorError) -> GohspError {
+    GohspError::input(
+        path,
+        format!("not a safetensors file: {e}"),
+        "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)",
+    )
+}
+
+/// Every tensor of safetensors `bytes` as f32, in the file's own names; `path` names the file in errors.
+pub fn tensors_from_bytes(bytes: &[u8], path: &Path) -> Result<NamedTensors> {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| not_safetensors(path, e))?;
     let mut tensors = NamedTensors::new();
     for (name, view) in file.tensors() {
         let data = to_f32(view.dtype(), view.data()).ok_or_else(|| {
@@ -54,11 +65,7 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         })?;
         tensors.insert(name, HostTensor::new(view.shape().to_vec(), data));
     }
-    let hugging_face = is_hugging_face(&tensors);
-    if hugging_face {
-        tensors = to_timm_names(tensors);
-    }
-    Ok(Checkpoint { tensors, manifest, hugging_face })
+    Ok(tensors)
 }
 
 fn manifest_from(metadata: &Option<HashMap<String, String>>, path: &Path) -> Result<Option<PrunedManifest>> {
@@ -148,6 +155,18 @@ pub fn save_vit(model: &Vit, manifest: Option<&PrunedManifest>, path: &Path) -> 
 
 /// Write named f32 tensors (and string metadata) to a safetensors file atomically.
 pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &Path) -> Result<()> {
+    let tmp = path.with_extension("safetensors.tmp");
+    let bytes =
+        tensors_to_bytes(tensors, metadata).map_err(|e| GohspError::Internal(format!("{}: {e}", tmp.display())))?;
+    crate::fault::write(&tmp, &bytes).at_path(&tmp)?;
+    std::fs::rename(&tmp, path).at_path(path)
+}
+
+/// Named f32 tensors (and string metadata) as the bytes of a safetensors file.
+pub fn tensors_to_bytes(
+    tensors: &NamedTensors,
+    metadata: &[(&str, String)],
+) -> std::result::Result<Vec<u8>, safetensors::SafeTensorError> {
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .iter()
         .map(|(name, t)| (name.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect(), t.shape.clone()))
@@ -156,8 +175,5 @@ pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &
         (name.clone(), safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), data).expect("valid view"))
     });
     let meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let tmp = path.with_extension("safetensors.tmp");
-    safetensors::serialize_to_file(views, Some(meta), &tmp)
-        .map_err(|e| GohspError::Internal(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).at_path(path)
+    safetensors::serialize(views, Some(meta))
 }
