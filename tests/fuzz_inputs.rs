@@ -24,12 +24,12 @@ fn shipped_specs() -> Vec<PathBuf> {
     specs
 }
 
-/// Dotted paths of every value in a mapping (lists and scalars are leaves).
-fn leaves(value: &Value, prefix: &str, out: &mut Vec<String>) {
+/// Key paths of every value in a mapping (lists and scalars are leaves); grid keys may contain dots themselves.
+fn leaves(value: &Value, prefix: &[String], out: &mut Vec<Vec<String>>) {
     if let Value::Mapping(map) = value {
         for (key, inner) in map {
-            let key = key.as_str().unwrap_or_default();
-            let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+            let mut path = prefix.to_vec();
+            path.push(key.as_str().unwrap_or_default().to_string());
             out.push(path.clone());
             leaves(inner, &path, out);
         }
@@ -53,7 +53,7 @@ fn replacement(i: usize) -> Option<Value> {
         "{}",
         "[1, .nan]",
         "{ bogus: 1 }",
-        "18446744073709551616",
+        "9007199254740993",
         "\"\"",
         "0.999",
     ];
@@ -61,23 +61,22 @@ fn replacement(i: usize) -> Option<Value> {
 }
 
 /// Applies one mutation at `path`: replace its value, delete it, or add an unknown sibling key.
-fn mutate(doc: &mut Value, path: &str, op: usize) {
-    let mut segments: Vec<&str> = path.split('.').collect();
-    let last = segments.pop().unwrap();
+fn mutate(doc: &mut Value, path: &[String], op: usize) {
+    let (last, parents) = path.split_last().unwrap();
     let mut node = &mut *doc;
-    for segment in segments {
-        node = node.get_mut(segment).unwrap();
+    for segment in parents {
+        node = node.get_mut(segment.as_str()).unwrap();
     }
     let map = node.as_mapping_mut().unwrap();
     match op {
         17 => {
-            map.remove(last);
+            map.remove(last.as_str());
         }
         18 => {
             map.insert(Value::from(format!("{last}_typo")), Value::from(1));
         }
         _ => {
-            map.insert(Value::from(last), replacement(op).unwrap());
+            map.insert(Value::from(last.as_str()), replacement(op).unwrap());
         }
     }
 }
@@ -93,13 +92,13 @@ static SPEC_REJECTED: AtomicUsize = AtomicUsize::new(0);
 fn check_mutation(spec: &Path, pick: usize, op: usize) -> Result<(), TestCaseError> {
     let mut doc: Value = serde_yaml::from_str(&std::fs::read_to_string(spec).unwrap()).unwrap();
     let mut paths = Vec::new();
-    leaves(&doc, "", &mut paths);
+    leaves(&doc, &[], &mut paths);
     let path = &paths[pick % paths.len()];
     mutate(&mut doc, path, op);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(spec.file_name().unwrap());
     std::fs::write(&file, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    let context = format!("{} with {path} mutated by op {op}", spec.display());
+    let context = format!("{} with {} mutated by op {op}", spec.display(), path.join("."));
     let outcome = std::panic::catch_unwind(|| load_spec_with_env(&file, &[], &[]));
     let outcome = outcome.map_err(|_| TestCaseError::fail(format!("{context}: panicked")))?;
     SPEC_CASES.fetch_add(1, Ordering::Relaxed);
@@ -119,8 +118,8 @@ fn check_mutation(spec: &Path, pick: usize, op: usize) -> Result<(), TestCaseErr
     Ok(())
 }
 
-fn doc_value<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(doc, |node, segment| node.get(segment))
+fn doc_value<'a>(doc: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(doc, |node, segment| node.get(segment.as_str()))
 }
 
 /// Proptest cases of the spec fuzzer.
