@@ -228,7 +228,7 @@ fn damaged_weights_files_are_input_errors_naming_the_file_never_panics() {
     for (i, (what, bytes)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("case{i}.safetensors"));
         std::fs::write(&path, bytes).unwrap();
-        let outcome = std::panic::catch_unwind(|| gohsp::model::io::load_vit(&path, None, &device).map(|_| ()));
+        let outcome = std::panic::catch_unwind(|| gohsp::model::io::load_vit(&path, Some(3), &device).map(|_| ()));
         let outcome = outcome.unwrap_or_else(|_| panic!("{what}: panicked"));
         let err = outcome.err().unwrap_or_else(|| panic!("{what}: a damaged file loaded"));
         assert_eq!(err.exit_code(), 2, "{what}: {err}");
@@ -238,7 +238,7 @@ fn damaged_weights_files_are_input_errors_naming_the_file_never_panics() {
     let through_binary = [0, 8, cases.len() - 1, cases.len() - 6];
     for i in through_binary {
         let path = dir.path().join(format!("case{i}.safetensors"));
-        let out = gohsp(results.path(), &["inspect", "--weights", path.to_str().unwrap()]);
+        let out = gohsp(results.path(), &["inspect", "--weights", path.to_str().unwrap(), "--heads", "3"]);
         assert_eq!(out.code, 2, "{}: exit {}:\n{}", cases[i].0, out.code, out.stderr);
         assert!(!out.stderr.contains("panicked"), "{}:\n{}", cases[i].0, out.stderr);
         assert!(

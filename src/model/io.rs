@@ -3,6 +3,7 @@
 use super::build::{build_vit, vit_tensors};
 use super::hf_names::{is_hugging_face, to_timm_names};
 use super::host::{HostTensor, NamedTensors};
+use super::hub_config::{HubConfig, config_beside};
 use super::manifest::{MANIFEST_KEY, PrunedManifest};
 use super::shape::{BlockShape, VitShape};
 use super::vit::Vit;
@@ -101,6 +102,7 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
             GohspError::tensor(path, name, "missing", "not a ViT checkpoint in timm or Hugging Face names")
         })
     };
+    let config = config_beside(path)?;
     let conv = dims("patch_embed.proj.weight")?.clone();
     let (dim, in_chans, patch_size) = (conv[0], conv[1], conv[2]);
     let distilled = ckpt.tensors.contains_key("dist_token");
@@ -112,13 +114,13 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
         let i = blocks.len();
         let attn_dim = dims(&format!("blocks.{i}.attn.qkv.weight"))?[0] / 3;
         let mlp = dims(&format!("blocks.{i}.mlp.fc1.weight"))?[0];
-        let heads = heads_hint.unwrap_or(attn_dim / 64).max(1);
+        let heads = head_count(config.as_ref(), heads_hint, attn_dim, path)?;
         if attn_dim % heads != 0 {
             return Err(GohspError::tensor(
                 path,
                 format!("blocks.{i}.attn.qkv.weight"),
                 format!("attention width {attn_dim} does not split into {heads} heads"),
-                "give the head count (model.heads or --heads)",
+                "give the head count with `--heads N` (or model.heads)",
             ));
         }
         blocks.push(BlockShape::new(heads, attn_dim / heads, mlp));
@@ -131,8 +133,42 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
             "expected timm names (blocks.N.attn.qkv) or Hugging Face names (vit.encoder.layer.N / vit.layers.N)",
         ));
     }
-    let eps = if ckpt.hugging_face { 1e-12 } else { 1e-6 };
-    Ok(VitShape { image_size: side * patch_size, patch_size, in_chans, num_classes, dim, eps, distilled, blocks })
+    let config = config.unwrap_or_default();
+    let eps = config.eps.unwrap_or(if ckpt.hugging_face { 1e-12 } else { 1e-6 });
+    let image_size = side * patch_size;
+    for (key, said, found) in
+        [("image_size", config.image_size, image_size), ("patch_size", config.patch_size, patch_size)]
+    {
+        if said.is_some_and(|said| said != found) {
+            let message = format!("`{key}` is {} but the tensors of {} say {found}", said.unwrap(), path.display());
+            return Err(GohspError::input(&config.path, message, "use the config.json that belongs to these weights"));
+        }
+    }
+    Ok(VitShape { image_size, patch_size, in_chans, num_classes, dim, eps, distilled, blocks })
+}
+
+/// Widths whose usual head count is width / 64 (DeiT/ViT tiny, small, base, large).
+const KNOWN_WIDTHS: [usize; 4] = [192, 384, 768, 1024];
+
+/// The head count of a block of attention width `attn_dim`: the config.json beside the file, else the caller's hint
+/// (`--heads` / `model.heads`), else heads of 64 for a known width (logged); anything else is an input error.
+fn head_count(config: Option<&HubConfig>, hint: Option<usize>, attn_dim: usize, path: &Path) -> Result<usize> {
+    if let Some(heads) = config.and_then(|c| c.heads) {
+        return Ok(heads);
+    }
+    if let Some(heads) = hint {
+        return Ok(heads);
+    }
+    if KNOWN_WIDTHS.contains(&attn_dim) {
+        let heads = attn_dim / 64;
+        tracing::info!(file = %path.display(), "no config.json and no --heads: assuming heads of 64 (the DeiT/ViT convention for width {attn_dim}), i.e. {heads} heads");
+        return Ok(heads);
+    }
+    Err(GohspError::input(
+        path,
+        format!("cannot tell the head count of attention width {attn_dim}: no config.json beside the file"),
+        "pass the head count with `--heads N` (or model.heads in the spec)",
+    ))
 }
 
 /// Load a model from a checkpoint file onto `device`; returns it with the file's manifest (if any).

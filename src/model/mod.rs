@@ -4,6 +4,7 @@ pub mod build;
 pub mod cost;
 pub mod hf_names;
 pub mod host;
+pub mod hub_config;
 pub mod init;
 pub mod io;
 pub mod layout;
