@@ -1,6 +1,8 @@
 //! Epoch checkpoints inside a stage's work folder, atomic as a unit: each one is a fresh folder `ckpt-NNNNNN` (model,
 //! optimizer state, the log so far, extra files such as ADMM's Z and U, and a checksum list) published by one rename.
 //! A torn or corrupt checkpoint is discarded with a warning naming the file, and the previous complete one is used.
+//! Nothing else is needed for an exact resume: the loader derives each epoch's order and each sample's augmentation
+//! from (seed, epoch, index) and the schedule its rate from the step, so they hold no state to save.
 
 use super::log::EpochLog;
 use crate::error::{GohspError, IoContext, Result};
