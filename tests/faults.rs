@@ -141,7 +141,7 @@ fn kill_points(seed: u64) -> Vec<(u64, bool)> {
         for i in 0..picks {
             let pool = if !ckpt.is_empty() && i < 4 { &ckpt } else { &of_node };
             let write = rng.pick(pool);
-            let point = (write.n, rng.next() % 2 == 0);
+            let point = (write.n, rng.next().is_multiple_of(2));
             if !points.contains(&point) {
                 points.push(point);
             }

@@ -71,9 +71,10 @@ fn check_heads_divide_dim(checks: &mut Checks, model: &ModelSpec) {
     }
     let dim = model.dim.unwrap_or(base.dim);
     let heads = model.heads.unwrap_or(base.blocks[0].heads);
-    if heads > 0 && dim % heads != 0 {
+    if heads > 0 && !dim.is_multiple_of(heads) {
         let message = format!("model.dim {dim} is not divisible by model.heads {heads}");
-        let divisors: Vec<String> = (1..=dim.min(16)).filter(|h| dim % h == 0).map(|h| h.to_string()).collect();
+        let divisors: Vec<String> =
+            (1..=dim.min(16)).filter(|h| dim.is_multiple_of(*h)).map(|h| h.to_string()).collect();
         checks.fail(
             "model.heads",
             message,

@@ -124,7 +124,7 @@ impl CheckpointDir {
                 Some((name.strip_prefix(PREFIX)?.parse().ok()?, e.path()))
             })
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|b| std::cmp::Reverse(b.0));
         found.into_iter().map(|(_, path)| path).collect()
     }
 
