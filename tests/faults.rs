@@ -162,9 +162,13 @@ fn seeded_kills_at_every_stage_then_a_plain_rerun_ends_with_the_reference() {
         run_killed_at(results.path(), k, tear);
         let context = format!("kill after write {k} ({} {}, torn {tear})", write.label, write.path);
         let stderr = rerun_matches_reference(results.path(), &context);
-        // A kill after a checkpoint of the same node was published must resume from it, not restart the node.
-        let published = writes.iter().any(|w| w.n < k && w.label == write.label && w.path.contains("/ckpt-"));
-        if published {
+        // A kill after a checkpoint of the node was published, but before its entry was committed, must resume from
+        // that checkpoint, not restart the node.
+        let of_node = |w: &&Write| w.n <= k && w.label == write.label;
+        let published = writes.iter().filter(of_node).any(|w| w.path.contains("/ckpt-"));
+        let committed =
+            writes.iter().filter(of_node).any(|w| w.path.contains("/cache/") && !w.path.contains("/cache/tmp/"));
+        if published && !committed {
             assert!(stderr.contains("resuming from the checkpoint"), "{context}: did not resume:\n{stderr}");
             resumed += 1;
         }

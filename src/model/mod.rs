@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod cost;
+pub mod header;
 pub mod hf_names;
 pub mod host;
 pub mod hub_config;

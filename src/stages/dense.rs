@@ -7,8 +7,9 @@ use super::runtime::Runtime;
 use super::shape::resolve_shape;
 use crate::error::{GohspError, Result};
 use crate::model::build::check_tensors;
+use crate::model::header::read_checkpoint_shapes;
 use crate::model::hub_config::config_beside;
-use crate::model::io::{checkpoint_shape, read_checkpoint};
+use crate::model::io::checkpoint_shape;
 use crate::model::shape::VitShape;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
@@ -55,7 +56,7 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &P
     let fp = rt.fingerprint();
     let (weights, shape) = match &spec.model.weights {
         Some(path) => {
-            let ckpt = read_checkpoint(path)?;
+            let ckpt = read_checkpoint_shapes(path)?;
             let shape = checkpoint_shape(&ckpt, spec.model.heads, path)?;
             check_tensors(&shape, &ckpt.tensors, path)?;
             // The key records the head count the file resolved to (config.json, model.heads or a known width) and
