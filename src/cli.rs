@@ -88,6 +88,9 @@ pub enum Command {
         /// Specs whose nodes are kept (default: every experiments/*.yaml).
         #[arg(long)]
         keep: Vec<PathBuf>,
+        /// Remove even when a spec fails to plan (its entries then count as unreachable).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a checkpoint's per-block structure, parameter count and MACs.
     Inspect {

@@ -20,8 +20,8 @@ pub enum GohspError {
     /// A stage of the pipeline failed for a reason that is not the user's input.
     #[error("stage {stage}: {message}")]
     Stage { stage: String, message: String },
-    /// A file-system failure, with the path it concerned.
-    #[error("{path}: {source}")]
+    /// A file-system failure, with the path it concerned: one line with the OS reason and a hint.
+    #[error("{}", io_line(.path, .source))]
     Io {
         path: PathBuf,
         #[source]
@@ -35,6 +35,23 @@ pub enum GohspError {
 /// "key `a.b`: " before a spec message, or nothing for errors about the whole file.
 fn key_prefix(key: &str) -> String {
     if key.is_empty() { String::new() } else { format!("key `{key}`: ") }
+}
+
+/// "cannot access PATH: REASON (hint: ...)": what failed, where, the OS reason (without Rust's `(os error N)`) and
+/// what to do about it.
+fn io_line(path: &Path, source: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let reason = source.to_string();
+    let reason = reason.split(" (os error").next().unwrap_or(&reason).to_string();
+    let hint = match source.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge => {
+            "free space under the results folder or pass --results DIR"
+        }
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => "make the folder writable or pass --results DIR",
+        ErrorKind::NotFound => "check that the path exists",
+        _ => "check the disk and the path, then rerun (finished stages are cached)",
+    };
+    format!("cannot access {}: {reason} (hint: {hint})", path.display())
 }
 
 /// Result with [`GohspError`].

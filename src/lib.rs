@@ -5,6 +5,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod fault;
 pub mod malloc_tuning;
 pub mod model;
 pub mod pipeline;

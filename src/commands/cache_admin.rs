@@ -2,7 +2,7 @@
 
 use super::spec_args::load_plan;
 use crate::cli::SpecArgs;
-use crate::error::{IoContext, Result};
+use crate::error::{GohspError, IoContext, Result};
 use crate::pipeline::cache::Cache;
 use crate::pipeline::gc::{cache_status, gc};
 use std::collections::HashSet;
@@ -20,16 +20,25 @@ pub fn status(results: &Path) -> Result<i32> {
     Ok(0)
 }
 
-/// Remove entries not reached by `keep` specs (default: every experiments/*.yaml).
-pub fn collect_garbage(results: &Path, dry_run: bool, keep: &[PathBuf]) -> Result<i32> {
+/// Remove entries not reached by `keep` specs (default: every experiments/*.yaml). A spec that fails to plan makes gc
+/// refuse (exit 2, naming the spec and why), since its entries would look unreachable; `force` removes them anyway.
+pub fn collect_garbage(results: &Path, dry_run: bool, force: bool, keep: &[PathBuf]) -> Result<i32> {
     let specs = if keep.is_empty() { experiment_specs(Path::new("experiments"))? } else { keep.to_vec() };
     let mut keys = HashSet::new();
+    let mut failed = Vec::new();
     for spec in &specs {
         let args = SpecArgs { spec: spec.clone(), sets: vec![], device: None };
         match load_plan(&args) {
             Ok((_, built)) => keys.extend(built.plan.nodes().iter().map(|n| n.key.as_str().to_string())),
-            Err(e) => tracing::warn!(spec = %spec.display(), "not counted as reachable: {e}"),
+            Err(e) if force => tracing::warn!(spec = %spec.display(), "not counted as reachable (--force): {e}"),
+            Err(e) => failed.push(format!("{} ({e})", spec.display())),
         }
+    }
+    if !failed.is_empty() {
+        return Err(GohspError::usage(
+            format!("gc removed nothing: {} spec(s) failed to plan: {}", failed.len(), failed.join("; ")),
+            "fix the spec or make its data and weights reachable, or pass --force to treat its entries as unreachable",
+        ));
     }
     let report = gc(&Cache::open(results)?, &keys, dry_run)?;
     let verb = if dry_run { "would remove" } else { "removed" };

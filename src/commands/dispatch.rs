@@ -13,7 +13,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Explain { spec, node } => plan::explain(results, spec, node),
         Command::Config { spec } => config::config(spec),
         Command::Status => cache_admin::status(results),
-        Command::Gc { dry_run, keep } => cache_admin::collect_garbage(results, *dry_run, keep),
+        Command::Gc { dry_run, keep, force } => cache_admin::collect_garbage(results, *dry_run, *force, keep),
         Command::Inspect { weights, heads, json } => inspect::inspect(weights, *heads, *json),
         Command::Predict { weights, input, out, heads } => inspect::predict(weights, input, out, *heads),
         Command::RankGraph { graph } => inspect::rank_graph(graph),

@@ -3,6 +3,7 @@
 use super::build::{build_vit, vit_tensors};
 use super::hf_names::{is_hugging_face, to_timm_names};
 use super::host::{HostTensor, NamedTensors};
+use super::hub_config::{HubConfig, config_beside};
 use super::manifest::{MANIFEST_KEY, PrunedManifest};
 use super::shape::{BlockShape, VitShape};
 use super::vit::Vit;
@@ -32,16 +33,27 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         ));
     }
     let bytes = std::fs::read(path).at_path(path)?;
-    let bad = |e: safetensors::SafeTensorError| {
-        GohspError::input(
-            path,
-            format!("not a safetensors file: {e}"),
-            "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)",
-        )
-    };
-    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(bad)?;
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| not_safetensors(path, e))?;
     let manifest = manifest_from(metadata.metadata(), path)?;
-    let file = SafeTensors::deserialize(&bytes).map_err(bad)?;
+    let mut tensors = tensors_from_bytes(&bytes, path)?;
+    let hugging_face = is_hugging_face(&tensors);
+    if hugging_face {
+        tensors = to_timm_names(tensors);
+    }
+    Ok(Checkpoint { tensors, manifest, hugging_face })
+}
+
+fn not_safetensors(path: &Path, e: safetensors::SafeTensorError) -> GohspError {
+    GohspError::input(
+        path,
+        format!("not a safetensors file: {e}"),
+        "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)",
+    )
+}
+
+/// Every tensor of safetensors `bytes` as f32, in the file's own names; `path` names the file in errors.
+pub fn tensors_from_bytes(bytes: &[u8], path: &Path) -> Result<NamedTensors> {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| not_safetensors(path, e))?;
     let mut tensors = NamedTensors::new();
     for (name, view) in file.tensors() {
         let data = to_f32(view.dtype(), view.data()).ok_or_else(|| {
@@ -54,11 +66,7 @@ pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
         })?;
         tensors.insert(name, HostTensor::new(view.shape().to_vec(), data));
     }
-    let hugging_face = is_hugging_face(&tensors);
-    if hugging_face {
-        tensors = to_timm_names(tensors);
-    }
-    Ok(Checkpoint { tensors, manifest, hugging_face })
+    Ok(tensors)
 }
 
 fn manifest_from(metadata: &Option<HashMap<String, String>>, path: &Path) -> Result<Option<PrunedManifest>> {
@@ -94,6 +102,7 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
             GohspError::tensor(path, name, "missing", "not a ViT checkpoint in timm or Hugging Face names")
         })
     };
+    let config = config_beside(path)?;
     let conv = dims("patch_embed.proj.weight")?.clone();
     let (dim, in_chans, patch_size) = (conv[0], conv[1], conv[2]);
     let distilled = ckpt.tensors.contains_key("dist_token");
@@ -105,13 +114,13 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
         let i = blocks.len();
         let attn_dim = dims(&format!("blocks.{i}.attn.qkv.weight"))?[0] / 3;
         let mlp = dims(&format!("blocks.{i}.mlp.fc1.weight"))?[0];
-        let heads = heads_hint.unwrap_or(attn_dim / 64).max(1);
+        let heads = head_count(config.as_ref(), heads_hint, attn_dim, path)?;
         if attn_dim % heads != 0 {
             return Err(GohspError::tensor(
                 path,
                 format!("blocks.{i}.attn.qkv.weight"),
                 format!("attention width {attn_dim} does not split into {heads} heads"),
-                "give the head count (model.heads or --heads)",
+                "give the head count with `--heads N` (or model.heads)",
             ));
         }
         blocks.push(BlockShape::new(heads, attn_dim / heads, mlp));
@@ -124,8 +133,42 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
             "expected timm names (blocks.N.attn.qkv) or Hugging Face names (vit.encoder.layer.N / vit.layers.N)",
         ));
     }
-    let eps = if ckpt.hugging_face { 1e-12 } else { 1e-6 };
-    Ok(VitShape { image_size: side * patch_size, patch_size, in_chans, num_classes, dim, eps, distilled, blocks })
+    let config = config.unwrap_or_default();
+    let eps = config.eps.unwrap_or(if ckpt.hugging_face { 1e-12 } else { 1e-6 });
+    let image_size = side * patch_size;
+    for (key, said, found) in
+        [("image_size", config.image_size, image_size), ("patch_size", config.patch_size, patch_size)]
+    {
+        if said.is_some_and(|said| said != found) {
+            let message = format!("`{key}` is {} but the tensors of {} say {found}", said.unwrap(), path.display());
+            return Err(GohspError::input(&config.path, message, "use the config.json that belongs to these weights"));
+        }
+    }
+    Ok(VitShape { image_size, patch_size, in_chans, num_classes, dim, eps, distilled, blocks })
+}
+
+/// Widths whose usual head count is width / 64 (DeiT/ViT tiny, small, base, large).
+const KNOWN_WIDTHS: [usize; 4] = [192, 384, 768, 1024];
+
+/// The head count of a block of attention width `attn_dim`: the config.json beside the file, else the caller's hint
+/// (`--heads` / `model.heads`), else heads of 64 for a known width (logged); anything else is an input error.
+fn head_count(config: Option<&HubConfig>, hint: Option<usize>, attn_dim: usize, path: &Path) -> Result<usize> {
+    if let Some(heads) = config.and_then(|c| c.heads) {
+        return Ok(heads);
+    }
+    if let Some(heads) = hint {
+        return Ok(heads);
+    }
+    if KNOWN_WIDTHS.contains(&attn_dim) {
+        let heads = attn_dim / 64;
+        tracing::info!(file = %path.display(), "no config.json and no --heads: assuming heads of 64 (the DeiT/ViT convention for width {attn_dim}), i.e. {heads} heads");
+        return Ok(heads);
+    }
+    Err(GohspError::input(
+        path,
+        format!("cannot tell the head count of attention width {attn_dim}: no config.json beside the file"),
+        "pass the head count with `--heads N` (or model.heads in the spec)",
+    ))
 }
 
 /// Load a model from a checkpoint file onto `device`; returns it with the file's manifest (if any).
@@ -148,6 +191,18 @@ pub fn save_vit(model: &Vit, manifest: Option<&PrunedManifest>, path: &Path) -> 
 
 /// Write named f32 tensors (and string metadata) to a safetensors file atomically.
 pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &Path) -> Result<()> {
+    let tmp = path.with_extension("safetensors.tmp");
+    let bytes =
+        tensors_to_bytes(tensors, metadata).map_err(|e| GohspError::Internal(format!("{}: {e}", tmp.display())))?;
+    crate::fault::write(&tmp, &bytes).at_path(&tmp)?;
+    std::fs::rename(&tmp, path).at_path(path)
+}
+
+/// Named f32 tensors (and string metadata) as the bytes of a safetensors file.
+pub fn tensors_to_bytes(
+    tensors: &NamedTensors,
+    metadata: &[(&str, String)],
+) -> std::result::Result<Vec<u8>, safetensors::SafeTensorError> {
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .iter()
         .map(|(name, t)| (name.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect(), t.shape.clone()))
@@ -156,8 +211,5 @@ pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &
         (name.clone(), safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), data).expect("valid view"))
     });
     let meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let tmp = path.with_extension("safetensors.tmp");
-    safetensors::serialize_to_file(views, Some(meta), &tmp)
-        .map_err(|e| GohspError::Internal(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).at_path(path)
+    safetensors::serialize(views, Some(meta))
 }

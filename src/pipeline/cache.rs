@@ -111,12 +111,13 @@ impl Cache {
         record.write(out_dir)?;
         let sums_path = out_dir.join(CHECKSUMS_FILE);
         let sums = serde_json::to_string_pretty(&Checksums::of_dir(out_dir)?).expect("plain struct serialises");
-        std::fs::write(&sums_path, sums).at_path(&sums_path)?;
+        crate::fault::write(&sums_path, sums.as_bytes()).at_path(&sums_path)?;
         let target = self.entry_dir(record.parts.kind, &record.key);
         let parent = target.parent().expect("entry dirs have a parent");
         std::fs::create_dir_all(parent).at_path(parent)?;
         self.remove_entry_dir(&target)?;
         std::fs::rename(out_dir, &target).at_path(&target)?;
+        crate::fault::wrote(&target);
         self.record_last_run(record)?;
         Ok(target)
     }

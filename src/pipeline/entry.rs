@@ -61,7 +61,7 @@ impl EntryRecord {
     pub fn write(&self, entry_dir: &Path) -> Result<()> {
         let path = entry_dir.join(STAGE_FILE);
         let text = serde_json::to_string_pretty(self).expect("plain struct serialises");
-        std::fs::write(&path, text).at_path(&path)
+        crate::fault::write(&path, text.as_bytes()).at_path(&path)
     }
 }
 

@@ -1,15 +1,15 @@
 //! ADMM rounds (DESIGN.md section 4): W-step epochs on the augmented loss, Z-step projection, U-step, rho schedule.
 
 use super::admm_penalty::{AdmmObjective, PenaltyTargets};
-use super::admm_state::{AdmmState, Constraint, combine, frobenius, project, prunable};
+use super::admm_state::{AdmmState, Constraint, STATE_FILE, combine, frobenius, project, prunable};
 use super::mask::StructureMask;
 use crate::data::loader::Loader;
-use crate::error::Result;
+use crate::error::{GohspError, Result};
 use crate::eval::accuracy;
 use crate::model::build::{build_vit, vit_tensors};
 use crate::model::vit::Vit;
 use crate::report::plot_admm::AdmmRound;
-use crate::train::checkpoint::{CheckpointDir, Progress};
+use crate::train::checkpoint::{CheckpointDir, Extras, Progress};
 use crate::train::log::EpochLog;
 use crate::train::objective::Objective;
 use crate::train::trainer::{Trainer, log_epoch};
@@ -64,9 +64,10 @@ pub fn run_admm(
     let shape = model.shape();
     let checkpoints = CheckpointDir::new(work);
     let (mut progress, mut state) = match trainer.resume(&checkpoints, &model.device())? {
-        Some((saved, progress)) => {
+        Some((saved, progress, extras)) => {
             model = saved;
-            (progress, AdmmState::load(work)?)
+            let missing = || GohspError::Internal(format!("{}: checkpoint without {STATE_FILE}", work.display()));
+            (progress, AdmmState::from_bytes(extras.get(STATE_FILE).ok_or_else(missing)?, &work.join(STATE_FILE))?)
         }
         None => {
             let w = prunable(&shape, &vit_tensors(&model));
@@ -99,8 +100,8 @@ pub fn run_admm(
         state.rounds.push(record);
         state.rho = (state.rho * schedule.rho_growth).min(schedule.rho_max);
         progress.epochs_done = progress.logs.len();
-        trainer.save_checkpoint(&checkpoints, &model, &progress)?;
-        state.save(work)?;
+        let extras = Extras::from([(STATE_FILE.to_string(), state.to_bytes()?)]);
+        trainer.save_checkpoint(&checkpoints, &model, &progress, &extras)?;
     }
     // The final structure is the support of the last Z: projecting Z onto S again keeps exactly its non-zero groups.
     let (_, mask) = project(&shape, &state.z, constraint);

@@ -7,7 +7,7 @@ use super::qk_pairs::keep_top_pairs;
 use super::select::keep_top_global;
 use crate::error::{GohspError, Result};
 use crate::model::host::NamedTensors;
-use crate::model::io::{read_checkpoint, save_tensors};
+use crate::model::io::{tensors_from_bytes, tensors_to_bytes};
 use crate::model::shape::VitShape;
 use crate::report::plot_admm::AdmmRound;
 use std::path::Path;
@@ -78,31 +78,87 @@ pub struct AdmmState {
     pub rounds: Vec<AdmmRound>,
 }
 
+/// The file name of ADMM's state inside a round's checkpoint.
+pub const STATE_FILE: &str = "admm_state.safetensors";
+
 impl AdmmState {
-    /// Save to `dir/admm_state.safetensors` (Z as `z.NAME`, U as `u.NAME`; rho and rounds in the metadata).
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    /// The state as safetensors bytes: Z as `z.NAME`, U as `u.NAME`; rho (exact decimal) and rounds (JSON) in the
+    /// metadata. Saved inside each round's checkpoint as [`STATE_FILE`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut all = NamedTensors::new();
         for (prefix, map) in [("z", &self.z), ("u", &self.u)] {
             all.extend(map.iter().map(|(n, t)| (format!("{prefix}.{n}"), t.clone())));
         }
         let meta =
             [("rho", self.rho.to_string()), ("rounds", serde_json::to_string(&self.rounds).expect("serialises"))];
-        save_tensors(&all, &meta, &dir.join("admm_state.safetensors"))
+        tensors_to_bytes(&all, &meta).map_err(|e| GohspError::Internal(format!("{STATE_FILE}: {e}")))
     }
 
-    /// Load what [`AdmmState::save`] wrote.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join("admm_state.safetensors");
-        let bytes = std::fs::read(&path).map_err(|e| GohspError::Internal(format!("{}: {e}", path.display())))?;
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| GohspError::Internal(format!("{}: {e}", path.display())))?;
-        let meta = meta.metadata().clone().unwrap_or_default();
-        let rho = meta.get("rho").and_then(|r| r.parse().ok()).unwrap_or(0.0);
-        let rounds = meta.get("rounds").and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
-        let tensors = read_checkpoint(&path)?.tensors;
-        let pick = |prefix: &str| {
+    /// Read what [`AdmmState::to_bytes`] wrote; `origin` names the file in errors. Every field must be present and
+    /// parse: nothing is defaulted.
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
+        let bad = |what: String| GohspError::Internal(format!("{}: {what}", origin.display()));
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let field = |key: &str| meta.get(key).ok_or_else(|| bad(format!("metadata field `{key}` is missing")));
+        let rho: f64 = field("rho")?.parse().map_err(|e| bad(format!("metadata field `rho`: {e}")))?;
+        let rounds: Vec<AdmmRound> =
+            serde_json::from_str(field("rounds")?).map_err(|e| bad(format!("metadata field `rounds`: {e}")))?;
+        let tensors = tensors_from_bytes(bytes, origin)?;
+        let pick = |prefix: &str| -> NamedTensors {
             tensors.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|s| (s.to_string(), t.clone()))).collect()
         };
-        Ok(Self { z: pick("z."), u: pick("u."), rho, rounds })
+        let (z, u) = (pick("z."), pick("u."));
+        if z.is_empty() || z.len() != u.len() {
+            return Err(bad(format!("{} Z and {} U tensors (want the same non-zero count)", z.len(), u.len())));
+        }
+        Ok(Self { z, u, rho, rounds })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::host::HostTensor;
+
+    fn state() -> AdmmState {
+        let t = |v: f32| HostTensor { data: vec![v, -v], shape: vec![2] };
+        AdmmState {
+            z: [("a".to_string(), t(1.0))].into(),
+            u: [("a".to_string(), t(0.5))].into(),
+            rho: 0.1 * 3.0,
+            rounds: vec![AdmmRound {
+                round: 1,
+                primal_residual: 0.25,
+                dual_residual: 1.0 / 3.0,
+                rho: 0.1,
+                hard_pruned_top1: 12.5,
+                loss: 2.0,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_exactly() {
+        let s = state();
+        let back = AdmmState::from_bytes(&s.to_bytes().unwrap(), Path::new("x")).unwrap();
+        assert_eq!(back.rho.to_bits(), s.rho.to_bits());
+        assert_eq!(back.z, s.z);
+        assert_eq!(back.u, s.u);
+        assert_eq!(back.rounds[0].dual_residual.to_bits(), s.rounds[0].dual_residual.to_bits());
+    }
+
+    #[test]
+    fn a_missing_rho_or_rounds_is_an_error_not_a_default() {
+        let s = state();
+        for (drop, kept) in [("rho", "rounds"), ("rounds", "rho")] {
+            let mut all = NamedTensors::new();
+            all.insert("z.a".into(), s.z["a"].clone());
+            all.insert("u.a".into(), s.u["a"].clone());
+            let value = if kept == "rho" { s.rho.to_string() } else { serde_json::to_string(&s.rounds).unwrap() };
+            let bytes = tensors_to_bytes(&all, &[(kept, value)]).unwrap();
+            let err = AdmmState::from_bytes(&bytes, Path::new("state.safetensors")).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{drop}` is missing")), "{err}");
+        }
     }
 }

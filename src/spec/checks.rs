@@ -56,6 +56,27 @@ impl Checks {
     }
 }
 
+/// The first number under `dict` (keys below `prefix`, lists included) that is NaN or infinite: YAML's `.nan` and
+/// `.inf` parse as floats but no spec value may take them (they would turn into `null`, i.e. the default, later).
+pub fn first_non_finite(dict: &figment::value::Dict, prefix: &str) -> Option<KeyProblem> {
+    dict.iter().find_map(|(key, value)| {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        non_finite_in(value, &path)
+    })
+}
+
+fn non_finite_in(value: &figment::value::Value, path: &str) -> Option<KeyProblem> {
+    use figment::value::Value;
+    match value {
+        Value::Num(_, num) => num.to_f64().filter(|v| !v.is_finite()).map(|v| {
+            KeyProblem::new(path, format!("must be a finite number, got {v}"), "write a plain number, e.g. 0.5")
+        }),
+        Value::Dict(_, inner) => first_non_finite(inner, path),
+        Value::Array(_, items) => items.iter().find_map(|item| non_finite_in(item, path)),
+        _ => None,
+    }
+}
+
 /// Whether `value` lies in the interval written as `[low, high)`, `(0, inf)` and so on (NaN lies nowhere).
 fn interval_contains(interval: &str, value: f64) -> bool {
     let (low, high) = bounds(interval);
@@ -113,6 +134,22 @@ mod tests {
             ]
         );
         assert_eq!(checks.problems[3].hint, "did you mean `deit_tiny`? valid presets: deit_tiny, vit_mnist");
+    }
+
+    #[test]
+    fn nan_and_infinities_anywhere_in_a_spec_are_found_with_their_key() {
+        for (text, key) in [
+            ("model: { mlp_ratio: .nan }", "model.mlp_ratio"),
+            ("admm: { rho: .inf }", "admm.rho"),
+            ("grid: { sparsity: [0.2, -.inf] }", "grid.sparsity"),
+        ] {
+            let dict = crate::spec::document::parse_document(text).unwrap();
+            let problem = first_non_finite(&dict, "").unwrap_or_else(|| panic!("{text}: not found"));
+            assert_eq!(problem.key, key);
+            assert!(problem.message.starts_with("must be a finite number"), "{}", problem.message);
+        }
+        let fine = crate::spec::document::parse_document("model: { mlp_ratio: 4.0 }\nseed: 3").unwrap();
+        assert!(first_non_finite(&fine, "").is_none());
     }
 
     #[test]

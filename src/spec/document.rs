@@ -18,7 +18,12 @@ pub fn file_layer(file: &Path) -> Result<Layer> {
         GohspError::spec(file.display().to_string(), "", message, hint)
     })?;
     let dict = parse_document(&text).map_err(|message| {
-        GohspError::spec(file.display().to_string(), "", message, "a spec is a YAML mapping, see DESIGN.md section 5")
+        GohspError::spec(
+            file.display().to_string(),
+            "",
+            message,
+            "a spec is a YAML mapping; see the specs under experiments/",
+        )
     })?;
     Ok(Layer { source: Source::File(file.to_path_buf()), dict })
 }

@@ -1,6 +1,7 @@
 //! The layers of a spec merged with figment, lowest first: defaults < the YAML file < `GOHSP_*` variables < `--set`
 //! overrides; the result is one untyped tree plus the source of every leaf.
 
+use super::checks::first_non_finite;
 use super::document::file_layer;
 use super::keys::{first_unknown_key, schema_tree};
 use super::origin::{Origins, Source};
@@ -60,6 +61,9 @@ pub fn merge_layers(file: &Path, sets: &[String], env: &[(String, String)]) -> R
     let dict = figment.data().ok().and_then(|mut profiles| profiles.remove(&Profile::Default)).unwrap_or_default();
     let mut origins = Origins::default();
     record_origins(&figment, &layers, &dict, "", &mut origins);
+    if let Some(problem) = first_non_finite(&dict, "") {
+        return Err(origins.error(file, problem));
+    }
     let mut tree = serde_json::to_value(&dict).map_err(|e| GohspError::Internal(format!("merged spec: {e}")))?;
     fill_name(&mut tree, file);
     match first_unknown_key(&tree, &schema) {

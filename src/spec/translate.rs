@@ -62,7 +62,7 @@ fn default_hint(key: &str, defaults: &Value) -> String {
     let default = key.split('.').try_fold(defaults, |level, segment| level.get(segment));
     match default {
         Some(value) if !value.is_null() => format!("e.g. `{}` (the default)", yaml_text(value)),
-        _ => "see the spec reference in DESIGN.md section 5".to_string(),
+        _ => "see the Experiments section of README.md and the specs under experiments/".to_string(),
     }
 }
 

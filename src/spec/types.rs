@@ -106,7 +106,9 @@ pub struct TrainSpec {
     pub min_lr: f64,
     /// Label smoothing of the cross-entropy.
     pub label_smoothing: f64,
-    /// Global gradient-norm clip (none when absent).
+    /// Per-tensor gradient-norm clip (none when absent): each parameter's gradient is scaled down to this L2 norm on
+    /// its own (burn's `GradientClipping::Norm`), not one global norm over all parameters as PyTorch's
+    /// `clip_grad_norm_` does.
     pub grad_clip: Option<f64>,
 }
 
@@ -271,7 +273,7 @@ pub struct FinetuneSpec {
     pub min_lr: f64,
     /// Label smoothing.
     pub label_smoothing: f64,
-    /// Gradient-norm clip.
+    /// Per-tensor gradient-norm clip, as in pre-training (not a global norm).
     pub grad_clip: Option<f64>,
     /// Knowledge distillation from the dense model; absent = plain cross-entropy.
     pub distill: Option<DistillSpec>,

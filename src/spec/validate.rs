@@ -56,8 +56,30 @@ fn check_model(checks: &mut Checks, model: &ModelSpec) {
             checks.at_least(&format!("model.{field}"), value, 1, "leave it out to use the preset's value");
         }
     }
+    check_heads_divide_dim(checks, model);
     if let Some(ratio) = model.mlp_ratio {
         checks.within("model.mlp_ratio", ratio, "(0, inf)", "e.g. 4.0");
+    }
+}
+
+/// Without a weights file the width is split into equal heads: `model.dim` (or the preset's) must be a multiple of
+/// `model.heads` (or the preset's).
+fn check_heads_divide_dim(checks: &mut Checks, model: &ModelSpec) {
+    let Ok(base) = crate::model::presets::preset(&model.preset, 10) else { return };
+    if model.weights.is_some() {
+        return;
+    }
+    let dim = model.dim.unwrap_or(base.dim);
+    let heads = model.heads.unwrap_or(base.blocks[0].heads);
+    if heads > 0 && !dim.is_multiple_of(heads) {
+        let message = format!("model.dim {dim} is not divisible by model.heads {heads}");
+        let divisors: Vec<String> =
+            (1..=dim.min(16)).filter(|h| dim.is_multiple_of(*h)).map(|h| h.to_string()).collect();
+        checks.fail(
+            "model.heads",
+            message,
+            &format!("pick model.heads dividing model.dim, e.g. one of {}", divisors.join(", ")),
+        );
     }
 }
 

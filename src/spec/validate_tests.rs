@@ -105,3 +105,20 @@ fn names_that_are_not_folder_names_are_refused() {
     spec.name = "a/b".into();
     assert_eq!(keys(&spec), ["name"]);
 }
+
+#[test]
+fn heads_must_divide_the_width_and_the_message_names_both_keys() {
+    let mut spec = named();
+    spec.model.preset = "vit_mnist".into();
+    spec.model.dim = Some(32);
+    spec.model.heads = Some(3);
+    let found = problems(&spec);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "model.heads");
+    assert!(found[0].message.contains("model.dim 32") && found[0].message.contains("model.heads 3"), "{found:?}");
+    spec.model.heads = Some(4);
+    assert!(problems(&spec).is_empty());
+    spec.model.dim = None;
+    spec.model.heads = Some(5);
+    assert_eq!(keys(&spec), ["model.heads"], "the preset's width 96 is not a multiple of 5");
+}

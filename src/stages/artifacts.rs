@@ -15,7 +15,7 @@ pub const MODEL_FILE: &str = "model.safetensors";
 /// Write `value` as pretty JSON to `dir/name`.
 pub fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<()> {
     let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec_pretty(value).expect("artifact serialises")).at_path(&path)
+    crate::fault::write(&path, &serde_json::to_vec_pretty(value).expect("artifact serialises")).at_path(&path)
 }
 
 /// Read `dir/name` as JSON.

@@ -7,8 +7,9 @@ use super::runtime::Runtime;
 use super::shape::resolve_shape;
 use crate::error::{GohspError, Result};
 use crate::model::build::check_tensors;
-use crate::model::io::{checkpoint_shape, read_checkpoint};
-use crate::model::presets::preset_heads;
+use crate::model::header::read_checkpoint_shapes;
+use crate::model::hub_config::config_beside;
+use crate::model::io::checkpoint_shape;
 use crate::model::shape::VitShape;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
@@ -53,22 +54,18 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &P
     let spec = &point.spec;
     let axes = axes_of(&point.name, DENSE_AXES);
     let fp = rt.fingerprint();
-    let weights = match &spec.model.weights {
-        Some(path) => Some(Weights {
-            path: path.clone(),
-            digest: file_digest(path)?,
-            heads_hint: spec.model.heads.or_else(|| preset_heads(&spec.model.preset)),
-        }),
-        None => None,
-    };
-    let shape = match &weights {
-        Some(w) => {
-            let ckpt = read_checkpoint(&w.path)?;
-            let shape = checkpoint_shape(&ckpt, w.heads_hint, &w.path)?;
-            check_tensors(&shape, &ckpt.tensors, &w.path)?;
-            shape
+    let (weights, shape) = match &spec.model.weights {
+        Some(path) => {
+            let ckpt = read_checkpoint_shapes(path)?;
+            let shape = checkpoint_shape(&ckpt, spec.model.heads, path)?;
+            check_tensors(&shape, &ckpt.tensors, path)?;
+            // The key records the head count the file resolved to (config.json, model.heads or a known width) and
+            // the config.json's digest when there is one, since its eps shapes the model too.
+            let config = config_beside(path)?.map(|c| file_digest(&c.path)).transpose()?;
+            let heads_hint = shape.blocks.first().map(|b| b.heads);
+            (Some(Weights { path: path.clone(), digest: file_digest(path)?, heads_hint, config }), shape)
         }
-        None => resolve_shape(&spec.model, rt.info())?,
+        None => (None, resolve_shape(&spec.model, rt.info())?),
     };
     if rt.info().classes > shape.num_classes {
         let message = format!(

@@ -26,6 +26,8 @@ pub struct Weights {
     pub digest: String,
     /// Head count for files that do not record it.
     pub heads_hint: Option<usize>,
+    /// blake3 of the config.json beside the file, when there is one.
+    pub config: Option<String>,
 }
 
 /// Produces the dense model artifact.
@@ -55,7 +57,13 @@ impl Stage for PretrainStage {
 
     fn params(&self) -> serde_json::Value {
         match &self.weights {
-            Some(w) => json!({ "weights_blake3": w.digest, "heads_hint": w.heads_hint }),
+            Some(w) => {
+                let mut params = json!({ "weights_blake3": w.digest, "heads_hint": w.heads_hint });
+                if let Some(config) = &w.config {
+                    params["config_blake3"] = json!(config);
+                }
+                params
+            }
             None => json!({ "shape": self.shape, "train": self.train, "seed": self.seed }),
         }
     }

@@ -32,7 +32,8 @@ pub fn finetune_epochs(finetune: &FinetuneSpec, admm: &AdmmSpec, uses_admm: bool
     if uses_admm { finetune.epochs } else { finetune.epochs + admm.rounds * admm.epochs_per_round }
 }
 
-/// The recipe of ADMM's W-step: constant learning rate after a short warm-up, over all rounds.
+/// The recipe of ADMM's W-step: no warm-up, then one cosine decay from `admm.lr` to a tenth of it over all rounds'
+/// epochs (the schedule of [`crate::train::schedule::Schedule`]), with fine-tuning's weight decay and clip.
 pub fn admm_config(admm: &AdmmSpec, finetune: &FinetuneSpec) -> TrainConfig {
     TrainConfig {
         epochs: admm.rounds * admm.epochs_per_round,

@@ -1,7 +1,7 @@
 //! The training loop: AdamW with warm-up + cosine schedule and gradient clipping, epoch checkpoints and resume.
 
 use super::batch::{batch_tensors, count_correct};
-use super::checkpoint::{CheckpointDir, Progress};
+use super::checkpoint::{CheckpointDir, Extras, Progress};
 use super::log::EpochLog;
 use super::objective::Objective;
 use super::pool::on_compute_pool;
@@ -103,17 +103,25 @@ impl Trainer {
         Ok((model, log))
     }
 
-    /// Save model, optimizer state and progress into `checkpoints`.
-    pub fn save_checkpoint(&self, checkpoints: &CheckpointDir, model: &Vit, progress: &Progress) -> Result<()> {
-        checkpoints.save(model, &self.optim, progress)
+    /// Save model, optimizer state, progress and `extras` into `checkpoints` as one atomic checkpoint.
+    pub fn save_checkpoint(
+        &self,
+        checkpoints: &CheckpointDir,
+        model: &Vit,
+        progress: &Progress,
+        extras: &Extras,
+    ) -> Result<()> {
+        checkpoints.save(model, &self.optim, progress, extras)
     }
 
-    /// Restore the state a previous run left in `checkpoints` (model on `device`), if any.
-    pub fn resume(&mut self, checkpoints: &CheckpointDir, device: &Device) -> Result<Option<(Vit, Progress)>> {
-        let Some((saved, optim, progress)) = checkpoints.load(device, self.optim.clone())? else { return Ok(None) };
+    /// Restore the newest complete checkpoint a previous run left in `checkpoints` (model on `device`), if any, with
+    /// the extra files saved beside it.
+    pub fn resume(&mut self, checkpoints: &CheckpointDir, device: &Device) -> Result<Option<(Vit, Progress, Extras)>> {
+        let Some(restored) = checkpoints.load(device, self.optim.clone())? else { return Ok(None) };
+        let (saved, optim, progress) = (restored.model, restored.optim, restored.progress);
         tracing::info!(run = %self.label, epoch = progress.epochs_done, "resuming from the checkpoint of epoch {}", progress.epochs_done);
         self.optim = optim;
-        Ok(Some((saved.train(), progress)))
+        Ok(Some((saved.train(), progress, restored.extras)))
     }
 
     /// Train for all epochs, checkpointing each into `work_dir` and resuming from it when a previous run stopped.
@@ -127,7 +135,7 @@ impl Trainer {
     ) -> Result<(Vit, Vec<EpochLog>)> {
         let checkpoints = CheckpointDir::new(work_dir);
         let (mut model, mut progress) = match self.resume(&checkpoints, &model.device())? {
-            Some(saved) => saved,
+            Some((saved, progress, _)) => (saved, progress),
             None => (model, Progress::default()),
         };
         for epoch in progress.epochs_done..epochs {
@@ -135,7 +143,7 @@ impl Trainer {
             model = next;
             progress.logs.push(log.clone());
             progress.epochs_done = epoch + 1;
-            self.save_checkpoint(&checkpoints, &model, &progress)?;
+            self.save_checkpoint(&checkpoints, &model, &progress, &Extras::new())?;
             log_epoch(&self.label, &log);
         }
         Ok((model, progress.logs))
