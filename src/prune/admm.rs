@@ -101,6 +101,7 @@ pub fn run_admm(
         progress.epochs_done = progress.logs.len();
         trainer.save_checkpoint(&checkpoints, &model, &progress)?;
         state.save(work)?;
+        crate::train::interrupt::stop_if_requested("admm", progress.epochs_done)?;
     }
     // The final structure is the support of the last Z: projecting Z onto S again keeps exactly its non-zero groups.
     let (_, mask) = project(&shape, &state.z, constraint);
