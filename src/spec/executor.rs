@@ -107,6 +107,33 @@ impl Default for SlurmSpec {
     }
 }
 
+impl SlurmSpec {
+    /// The defaults with every optional resource set, so that its serialization names every settable key.
+    pub fn with_every_option() -> Self {
+        let every = SlurmResources {
+            partition: Some("partition".into()),
+            account: Some("account".into()),
+            time: Some("1:00:00".into()),
+            cpus: Some(1),
+            mem: Some("1G".into()),
+            gpus: Some(1),
+            extra: Some(Vec::new()),
+        };
+        let every = || every.clone();
+        Self {
+            defaults: every(),
+            pretrain: every(),
+            rank: every(),
+            admm: every(),
+            prune: every(),
+            finetune: every(),
+            evaluate: every(),
+            report: every(),
+            ..Self::default()
+        }
+    }
+}
+
 impl SlurmResources {
     /// These resources with every unset field taken from `base`.
     pub fn over(&self, base: &SlurmResources) -> SlurmResources {

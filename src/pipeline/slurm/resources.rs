@@ -58,20 +58,19 @@ mod tests {
     use super::*;
 
     fn spec() -> SlurmSpec {
-        let mut spec = SlurmSpec::default();
-        spec.defaults = SlurmResources {
+        let defaults = SlurmResources {
             partition: Some("cpu".into()),
             cpus: Some(2),
             mem: Some("4G".into()),
             ..Default::default()
         };
-        spec.admm = SlurmResources {
+        let admm = SlurmResources {
             partition: Some("gpu".into()),
             time: Some("08:00:00".into()),
             extra: Some(vec!["--qos=long".into()]),
             ..Default::default()
         };
-        spec
+        SlurmSpec { defaults, admm, ..SlurmSpec::default() }
     }
 
     #[test]
