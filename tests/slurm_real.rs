@@ -99,6 +99,7 @@ fn a_sweep_runs_through_a_real_slurm() {
 
     cancelled_node_resumes_from_its_checkpoint();
     detached_nodes_finish_under_status();
+    two_drivers_compute_each_node_once();
 }
 
 /// scancel of the running pre-training is reported as CANCELLED; a rerun completes it from its checkpoint.
@@ -150,4 +151,24 @@ fn detached_nodes_finish_under_status() {
         seen.iter().any(|line| !line.starts_with("8 nodes: 8 cached")),
         "status saw the nodes before they finished: {seen:?}"
     );
+}
+
+/// Two drivers started together on one sweep both finish, and each node is built by one job only.
+fn two_drivers_compute_each_node_once() {
+    let results = results_root();
+    let args = ["run", MICRO, "--set", SWEEP, "--set", POLL, "--executor", "slurm"];
+    let (a, b) = (spawn(results.path(), &args), spawn(results.path(), &args));
+    common::finish(a).ok();
+    common::finish(b).ok();
+    let mut built: Vec<String> = Vec::new();
+    for run in std::fs::read_dir(results.path().join("runs/micro")).unwrap().flatten() {
+        for log in std::fs::read_dir(run.path().join("slurm")).unwrap().flatten() {
+            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+            built.extend(text.lines().filter_map(|l| l.strip_suffix(": built")).map(String::from));
+        }
+    }
+    built.sort();
+    let total = built.len();
+    built.dedup();
+    assert_eq!((total, built.len()), (12, 12), "each of the 12 nodes built once: {built:?}");
 }
