@@ -54,25 +54,21 @@ pub fn run_slurm(
     print_jobs(&submission);
     if detach {
         let summary = detached_summary(built, &submission);
-        write_record(loaded, &run_dir, &summary, &submission, None, started)?;
-        eprintln!(
-            "detached: follow with `gohsp status {}`; logs in {}",
-            args.spec.display(),
-            run_dir.join("slurm").display()
-        );
+        write_record(loaded, &run_dir, &summary, slurm_section(&submission, None), started)?;
+        let (spec, logs) = (args.spec.display(), run_dir.join("slurm"));
+        eprintln!("detached: follow with `gohsp status {spec}`; logs in {}", logs.display());
         return Ok(0);
     }
     let interval = Duration::from_secs_f64(slurm.poll_seconds);
     let stats = wait_for_jobs(&mut submission.jobs, &cache, &mut poller, interval, &run_dir)?;
     let summary = summarise(&built.plan, &cache, &submission.hits, &submission.jobs)?;
-    let record_path = write_record(loaded, &run_dir, &summary, &submission, Some((stats, &tools)), started)?;
+    let section = slurm_section(&submission, Some((stats, tools.calls())));
+    let record_path = write_record(loaded, &run_dir, &summary, section, started)?;
     print_summary(&summary, clock.elapsed().as_secs_f64());
+    let rate = per_minute(stats);
     eprintln!(
-        "slurm: {} jobs submitted, {} queries in {:.1} s of polling ({:.1} per minute)",
-        submission.submitted,
-        stats.polls,
-        stats.seconds,
-        per_minute(stats)
+        "slurm: {} jobs submitted, {} queries in {:.1} s of polling ({rate:.1} per minute)",
+        submission.submitted, stats.polls, stats.seconds
     );
     publish(&results, loaded, built, &cache, &summary)?;
     eprintln!("provenance: {}", record_path.display());
@@ -135,13 +131,12 @@ fn per_minute(stats: PollStats) -> f64 {
     if stats.seconds > 0.0 { stats.polls as f64 * 60.0 / stats.seconds } else { 0.0 }
 }
 
-/// run.json in the run folder, with a `slurm` section linking every job's log.
+/// run.json in the run folder, with the `slurm` section.
 fn write_record(
     loaded: &LoadedSpec,
     run_dir: &Path,
     summary: &RunSummary,
-    submission: &Submission,
-    polling: Option<(PollStats, &SlurmTools)>,
+    slurm: serde_json::Value,
     started: SystemTime,
 ) -> Result<PathBuf> {
     let environment = RunEnvironment {
@@ -152,24 +147,25 @@ fn write_record(
     let record =
         RunRecord::new(&loaded.name, loaded.resolved.clone(), environment, summary, started, SystemTime::now());
     let mut value = serde_json::to_value(&record).expect("plain struct serialises");
-    let jobs: Vec<_> = submission
-        .jobs
-        .jobs
-        .iter()
-        .map(|job| json!({ "label": job.label, "job_id": job.job_id, "state": job.state, "log": job.log }))
-        .collect();
-    value["slurm"] = json!({
+    value["slurm"] = slurm;
+    let path = run_dir.join("run.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON serialises")).at_path(&path)?;
+    Ok(path)
+}
+
+/// run.json's `slurm` section: the run's jobs with their logs, and the polling figures (`polling`: stats and the
+/// number of Slurm commands run) when the run waited.
+fn slurm_section(submission: &Submission, polling: Option<(PollStats, usize)>) -> serde_json::Value {
+    let job = |job: &crate::pipeline::slurm::jobs::JobRecord| json!({ "label": job.label, "job_id": job.job_id, "state": job.state, "log": job.log });
+    json!({
         "run_id": submission.jobs.run_id,
         "job_name": submission.jobs.job_name,
         "detached": submission.jobs.detached,
         "submitted": submission.submitted,
         "jobs_file": "slurm/jobs.json",
-        "jobs": jobs,
+        "jobs": submission.jobs.jobs.iter().map(job).collect::<Vec<_>>(),
         "polls": polling.map(|(stats, _)| stats.polls),
         "poll_seconds": polling.map(|(stats, _)| stats.seconds),
-        "scheduler_calls": polling.map(|(_, tools)| tools.calls()),
-    });
-    let path = run_dir.join("run.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON serialises")).at_path(&path)?;
-    Ok(path)
+        "scheduler_calls": polling.map(|(_, calls)| calls),
+    })
 }

@@ -69,34 +69,21 @@ pub fn submit_plan(
 ) -> Result<Submission> {
     let slurm_dir = run.run_dir.join("slurm");
     std::fs::create_dir_all(&slurm_dir).at_path(&slurm_dir)?;
-    let mut hits = HashSet::new();
-    for node in run.plan.nodes() {
-        if matches!(run.cache.lookup(node.kind(), &node.key)?, Lookup::Hit(_)) {
-            hits.insert(node.id);
-        }
-    }
+    let hits = cached_nodes(run)?;
     let misses: Vec<&PlanNode> = run.plan.nodes().into_iter().filter(|node| !hits.contains(&node.id)).collect();
     let adopt = if misses.is_empty() { HashMap::new() } else { adoptable(&poller.active()?, &run.name_prefix()) };
     let earlier_logs = earlier_logs(run)?;
     let mut job_of: HashMap<NodeId, String> = HashMap::new();
     let (mut records, mut ours) = (Vec::new(), Vec::new());
     for node in misses {
-        let record = match adopt.get(node.key.as_str()) {
-            Some((id, name)) => {
-                tracing::info!("{}: adopting job {id}, already queued by {name}", node.label);
-                let log = earlier_logs.get(id).cloned().unwrap_or_default();
-                record(node, id, name, log)
-            }
-            None => match submit_node(run, tools, node, &job_of) {
-                Ok(record) => {
-                    ours.push(record.job_id.clone());
-                    record
-                }
-                Err(error) => {
-                    cancel(tools, &ours);
-                    return Err(error);
-                }
-            },
+        let record = if let Some((id, name)) = adopt.get(node.key.as_str()) {
+            tracing::info!("{}: adopting job {id}, already queued by {name}", node.label);
+            record(node, id, name, earlier_logs.get(id).cloned().unwrap_or_default())
+        } else {
+            let submitted = submit_node(run, tools, node, &job_of);
+            let record = submitted.inspect_err(|_| cancel(tools, &ours))?;
+            ours.push(record.job_id.clone());
+            record
         };
         job_of.insert(node.id, record.job_id.clone());
         records.push(record);
@@ -104,6 +91,17 @@ pub fn submit_plan(
     let jobs = JobsFile { run_id: run.run_id.clone(), job_name: run.job_name(), detached, jobs: records };
     jobs.save(&run.run_dir)?;
     Ok(Submission { jobs, hits, submitted: ours.len() })
+}
+
+/// The nodes of the plan whose entries are in the cache.
+fn cached_nodes(run: &SlurmRun<'_>) -> Result<HashSet<NodeId>> {
+    let mut hits = HashSet::new();
+    for node in run.plan.nodes() {
+        if matches!(run.cache.lookup(node.kind(), &node.key)?, Lookup::Hit(_)) {
+            hits.insert(node.id);
+        }
+    }
+    Ok(hits)
 }
 
 /// Writes the node's script and submits it after its inputs' jobs.

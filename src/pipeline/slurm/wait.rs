@@ -9,7 +9,7 @@ use super::query::{JobStatus, Poller};
 use super::state::JobState;
 use crate::error::Result;
 use crate::pipeline::cache::{Cache, Lookup};
-use crate::pipeline::dag::{NodeId, Plan};
+use crate::pipeline::dag::{NodeId, Plan, PlanNode};
 use crate::pipeline::entry::EntryRecord;
 use crate::pipeline::progress::NodeProgress;
 use crate::pipeline::summary::{NodeOutcome, NodeRunStatus, RunSummary};
@@ -46,24 +46,36 @@ pub fn wait_for_jobs(
         names.dedup();
         let seen = poller.states(&ids, &names)?;
         polls += 1;
-        let mut changed = false;
-        for job in jobs.jobs.iter_mut().filter(|job| !JobState::parse(&job.state).is_final()) {
-            let Some(status) = observed(job, seen.get(&job.job_id), cache, &mut missing)? else { continue };
-            if status.state.name() != job.state || status.reason != job.reason {
-                log_change(job, &status);
-                (job.state, job.reason) = (status.state.name().to_string(), status.reason.clone());
-                changed = true;
-                if status.state.is_final() {
-                    progress.node_done(&job.label);
-                }
-            }
-        }
-        if changed {
+        if update(jobs, &seen, cache, &mut missing, &progress)? {
             jobs.save(run_dir)?;
         }
     }
     progress.finish();
     Ok(PollStats { polls, seconds: clock.elapsed().as_secs_f64() })
+}
+
+/// Applies one query's answer to the open jobs; whether any changed.
+fn update(
+    jobs: &mut JobsFile,
+    seen: &HashMap<String, JobStatus>,
+    cache: &Cache,
+    missing: &mut HashMap<String, usize>,
+    progress: &NodeProgress,
+) -> Result<bool> {
+    let mut changed = false;
+    for job in jobs.jobs.iter_mut().filter(|job| !JobState::parse(&job.state).is_final()) {
+        let Some(status) = observed(job, seen.get(&job.job_id), cache, missing)? else { continue };
+        if status.state.name() == job.state && status.reason == job.reason {
+            continue;
+        }
+        log_change(job, &status);
+        (job.state, job.reason) = (status.state.name().to_string(), status.reason.clone());
+        changed = true;
+        if status.state.is_final() {
+            progress.node_done(&job.label);
+        }
+    }
+    Ok(changed)
 }
 
 /// A job's status from the query, or, when Slurm no longer lists it, from the cache (an entry means it completed).
@@ -110,38 +122,33 @@ pub fn summarise(plan: &Plan, cache: &Cache, hits: &HashSet<NodeId>, jobs: &Jobs
     let mut good: HashSet<NodeId> = HashSet::new();
     let mut nodes = Vec::new();
     for node in plan.nodes() {
-        let inputs_good = node.inputs.iter().all(|input| good.contains(input));
         let status = if hits.contains(&node.id) {
             NodeRunStatus::Hit
         } else if matches!(cache.lookup(node.kind(), &node.key)?, Lookup::Hit(_)) {
             NodeRunStatus::Ran
-        } else if !inputs_good {
+        } else if !node.inputs.iter().all(|input| good.contains(input)) {
             NodeRunStatus::Skipped
         } else {
-            NodeRunStatus::Failed(match by_key.get(node.key.as_str()) {
-                Some(job) => failure_text(job),
-                None => "no job was submitted for it".into(),
-            })
+            let job = by_key.get(node.key.as_str());
+            NodeRunStatus::Failed(job.map_or("no job was submitted for it".into(), |job| failure_text(job)))
         };
         if matches!(status, NodeRunStatus::Hit | NodeRunStatus::Ran) {
             good.insert(node.id);
         }
-        let exit_code = if matches!(status, NodeRunStatus::Failed(_)) { 1 } else { 0 };
-        let wall_s = if status == NodeRunStatus::Ran { entry_wall_s(cache, node) } else { 0.0 };
-        nodes.push(NodeOutcome {
-            label: node.label.clone(),
-            kind: node.kind(),
-            key: node.key.clone(),
-            status,
-            wall_s,
-            exit_code,
-        });
+        nodes.push(outcome(cache, node, status));
     }
     Ok(RunSummary { nodes })
 }
 
+/// A node's line in the summary; a node that ran gets its stage's wall time from its entry.
+fn outcome(cache: &Cache, node: &PlanNode, status: NodeRunStatus) -> NodeOutcome {
+    let exit_code = if matches!(status, NodeRunStatus::Failed(_)) { 1 } else { 0 };
+    let wall_s = if status == NodeRunStatus::Ran { entry_wall_s(cache, node) } else { 0.0 };
+    NodeOutcome { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), status, wall_s, exit_code }
+}
+
 /// The stage's own wall time, as its committed entry recorded it (0 when unreadable).
-fn entry_wall_s(cache: &Cache, node: &crate::pipeline::dag::PlanNode) -> f64 {
+fn entry_wall_s(cache: &Cache, node: &PlanNode) -> f64 {
     EntryRecord::read(&cache.entry_dir(node.kind(), &node.key)).map(|record| record.wall_s).unwrap_or(0.0)
 }
 
@@ -150,4 +157,41 @@ pub fn failure_text(job: &JobRecord) -> String {
     let reason =
         if job.reason.is_empty() || job.reason == "None" { String::new() } else { format!(", {}", job.reason) };
     format!("{} (job {}{reason}, log {})", job.state, job.job_id, job.log.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::stage::StageKind;
+
+    fn job() -> JobRecord {
+        JobRecord {
+            label: "rank[default]".into(),
+            kind: StageKind::Rank,
+            key: "ab".repeat(32),
+            job_id: "7".into(),
+            job_name: "gohsp-micro-1".into(),
+            log: "/r/rank.7.log".into(),
+            state: "RUNNING".into(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_job_slurm_stops_listing_without_an_entry_is_lost_after_a_few_polls() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache::open(root.path()).unwrap();
+        let mut missing = HashMap::new();
+        for _ in 1..MISSING_POLLS {
+            assert_eq!(observed(&job(), None, &cache, &mut missing).unwrap(), None);
+        }
+        let lost = observed(&job(), None, &cache, &mut missing).unwrap().unwrap();
+        assert_eq!(lost.state, JobState::Other("LOST".into()));
+        assert!(lost.state.is_final());
+        let seen =
+            JobStatus { state: JobState::Timeout, reason: "None".into(), name: "n".into(), comment: String::new() };
+        assert_eq!(observed(&job(), Some(&seen), &cache, &mut missing).unwrap(), Some(seen.clone()));
+        let failed = JobRecord { state: "TIMEOUT".into(), reason: "None".into(), ..job() };
+        assert_eq!(failure_text(&failed), "TIMEOUT (job 7, log /r/rank.7.log)");
+    }
 }
