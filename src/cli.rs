@@ -1,5 +1,6 @@
 //! The command line: clap definitions of every subcommand and its flags.
 
+use crate::spec::executor::ExecutorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -40,6 +41,20 @@ pub struct SpecArgs {
     pub device: Option<String>,
 }
 
+/// Where a run's nodes execute.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExecutorArgs {
+    /// `local` (this process) or `slurm` (one job per node); overrides the spec's `executor.kind`.
+    #[arg(long, value_enum)]
+    pub executor: Option<ExecutorKind>,
+    /// A YAML file with an `executor:` section (the cluster's partitions and resources), laid over the spec's.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// With slurm: submit every node that must run, print the job ids and exit (follow with `gohsp status SPEC`).
+    #[arg(long)]
+    pub detach: bool,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -56,6 +71,16 @@ pub enum Command {
         /// Recompute every node of this stage kind (and what depends on it).
         #[arg(long, value_name = "STAGE")]
         force: Vec<String>,
+        #[command(flatten)]
+        executor: ExecutorArgs,
+    },
+    /// Build one node of a spec's plan whose inputs are cached (what each Slurm job runs).
+    RunNode {
+        #[command(flatten)]
+        spec: SpecArgs,
+        /// The node's cache key (or a unique prefix of it, 8 digits at least).
+        #[arg(long)]
+        key: String,
     },
     /// Show every node of a spec's DAG as hit or miss, and why.
     Plan {
@@ -78,8 +103,14 @@ pub enum Command {
         #[command(flatten)]
         spec: SpecArgs,
     },
-    /// List what the cache holds.
-    Status,
+    /// List what the cache holds; with a spec, where each of its nodes stands (cached, queued, running, failed, missing).
+    Status {
+        /// The experiment spec (YAML).
+        spec: Option<PathBuf>,
+        /// Override a key, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE", requires = "spec")]
+        sets: Vec<String>,
+    },
     /// Remove cache entries that no spec in experiments/ reaches.
     Gc {
         /// Only say what would be removed.

@@ -1,20 +1,40 @@
 //! `gohsp run`: execute a spec's DAG, record provenance, publish the report and print its table.
 
+use super::executor_choice::choose_executor;
+use super::slurm_run::run_slurm;
 use super::spec_args::{load_plan, parse_kinds};
-use crate::cli::SpecArgs;
-use crate::error::Result;
+use crate::cli::{ExecutorArgs, SpecArgs};
+use crate::error::{GohspError, Result};
 use crate::pipeline::cache::Cache;
 use crate::pipeline::executor::{ExecOptions, execute};
 use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
 use crate::pipeline::summary::{NodeRunStatus, RunSummary};
+use crate::spec::executor::ExecutorKind;
+use crate::spec::load::LoadedSpec;
+use crate::stages::plan::BuiltPlan;
 use crate::stages::publish::publish_report;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 /// Run the experiment; returns the process exit code.
-pub fn run(results: &Path, args: &SpecArgs, jobs: usize, keep_going: bool, force: &[String]) -> Result<i32> {
+pub fn run(
+    results: &Path,
+    args: &SpecArgs,
+    jobs: usize,
+    keep_going: bool,
+    force: &[String],
+    executor: &ExecutorArgs,
+) -> Result<i32> {
     let (started, clock) = (SystemTime::now(), Instant::now());
     let (loaded, built) = load_plan(args)?;
+    let chosen = choose_executor(&loaded, executor)?;
+    if chosen.kind == ExecutorKind::Slurm {
+        if !force.is_empty() {
+            let hint = "remove the cache entries to rebuild (gohsp gc), or use --executor local";
+            return Err(GohspError::usage("--force is not supported by the slurm executor", hint));
+        }
+        return run_slurm(results, args, &loaded, &built, &chosen.slurm, executor.detach, started);
+    }
     let cache = Cache::open(results)?;
     let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: parse_kinds(force)?, dry_run: false };
     tracing::info!(spec = %loaded.file.display(), points = loaded.points.len(), nodes = built.plan.len(), "running");
@@ -28,24 +48,38 @@ pub fn run(results: &Path, args: &SpecArgs, jobs: usize, keep_going: bool, force
         RunRecord::new(&loaded.name, loaded.resolved.clone(), environment, &summary, started, SystemTime::now());
     let record_path = write_run_record(results, &record)?;
     print_summary(&summary, clock.elapsed().as_secs_f64());
-    if summary.is_success()
-        && let Some(report) = built.report
-    {
-        let dir = results.join(&loaded.name);
-        let table = publish_report(&built.plan, report, &cache, &dir)?;
-        println!("{table}");
-        eprintln!("report: {}", dir.display());
-    }
+    publish(results, &loaded, &built, &cache, &summary)?;
     eprintln!("provenance: {}", record_path.display());
     Ok(summary.exit_code())
 }
 
-fn backend_name(loaded: &crate::spec::load::LoadedSpec) -> String {
+/// After a successful run, publish the report's tables and plots under results/NAME and print its table.
+pub fn publish(
+    results: &Path,
+    loaded: &LoadedSpec,
+    built: &BuiltPlan,
+    cache: &Cache,
+    summary: &RunSummary,
+) -> Result<()> {
+    if summary.is_success()
+        && let Some(report) = built.report
+    {
+        let dir = results.join(&loaded.name);
+        let table = publish_report(&built.plan, report, cache, &dir)?;
+        println!("{table}");
+        eprintln!("report: {}", dir.display());
+    }
+    Ok(())
+}
+
+/// The backend named in run.json, e.g. `burn-cpu`.
+pub fn backend_name(loaded: &LoadedSpec) -> String {
     let device = loaded.points.first().map(|p| p.spec.device).unwrap_or_default();
     format!("burn-{device:?}").to_lowercase()
 }
 
-fn print_summary(summary: &RunSummary, seconds: f64) {
+/// One line per node and a count of what happened.
+pub fn print_summary(summary: &RunSummary, seconds: f64) {
     for node in &summary.nodes {
         let status = match &node.status {
             NodeRunStatus::Hit => "cached".to_string(),

@@ -19,5 +19,6 @@ pub mod plan_report;
 pub mod progress;
 pub mod provenance;
 pub mod record;
+pub mod slurm;
 pub mod stage;
 pub mod summary;

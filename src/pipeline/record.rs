@@ -93,7 +93,7 @@ pub fn write_run_record(root: &Path, record: &RunRecord) -> Result<PathBuf> {
 }
 
 /// `name` with every character other than letters, digits, `-`, `_` and `.` replaced by `_`.
-fn safe_name(name: &str) -> String {
+pub fn safe_name(name: &str) -> String {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     if safe.is_empty() || safe.chars().all(|c| c == '.') { "unnamed".into() } else { safe }

@@ -102,6 +102,7 @@ pub fn run_admm(
         progress.epochs_done = progress.logs.len();
         let extras = Extras::from([(STATE_FILE.to_string(), state.to_bytes()?)]);
         trainer.save_checkpoint(&checkpoints, &model, &progress, &extras)?;
+        crate::train::interrupt::stop_if_requested("admm", progress.epochs_done)?;
     }
     // The final structure is the support of the last Z: projecting Z onto S again keeps exactly its non-zero groups.
     let (_, mask) = project(&shape, &state.z, constraint);

@@ -21,6 +21,7 @@ impl Default for Spec {
             finetune: FinetuneSpec::default(),
             evaluate: EvaluateSpec::default(),
             report: ReportSpec::default(),
+            executor: Default::default(),
         }
     }
 }

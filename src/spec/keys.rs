@@ -39,6 +39,7 @@ fn spec_with_every_option() -> Spec {
     spec.pretrain.grad_clip = Some(1.0);
     spec.finetune.grad_clip = Some(1.0);
     spec.finetune.distill = Some(Default::default());
+    spec.executor.slurm = super::executor::SlurmSpec::with_every_option();
     spec
 }
 

@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod defaults;
 pub mod document;
+pub mod executor;
 pub mod grid;
 pub mod keys;
 pub mod layers;

@@ -33,6 +33,8 @@ pub struct Spec {
     pub evaluate: EvaluateSpec,
     /// Report settings (not part of training keys).
     pub report: ReportSpec,
+    /// Where the nodes run: this process or Slurm jobs (not part of any key).
+    pub executor: super::executor::ExecutorSpec,
 }
 
 /// Which burn backend runs the tensors.

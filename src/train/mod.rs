@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod checkpoint;
+pub mod interrupt;
 pub mod log;
 pub mod objective;
 pub mod pool;

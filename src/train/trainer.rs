@@ -145,6 +145,7 @@ impl Trainer {
             progress.epochs_done = epoch + 1;
             self.save_checkpoint(&checkpoints, &model, &progress, &Extras::new())?;
             log_epoch(&self.label, &log);
+            super::interrupt::stop_if_requested(&self.label, progress.epochs_done)?;
         }
         Ok((model, progress.logs))
     }
