@@ -12,11 +12,11 @@ plan spec *args:
 test:
     cargo test --release
 
-# Benchmarks: training and inference images/s against a same-process baseline; PyTorch reference when torch is installed.
+# Benchmarks: gohsp and the PyTorch reference back to back with their ratios (CPU model, threads and load printed),
+# then the loader. Run it on a quiet machine.
 bench:
-    cargo bench --bench throughput
+    python3 benches/compare.py
     cargo bench --bench loader
-    -python3 benches/torch_reference.py
 
 # Formatting and lints, as CI runs them.
 check:
