@@ -82,3 +82,44 @@ fn add(a: AdjacentSimilarities, b: AdjacentSimilarities) -> AdjacentSimilarities
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn tensor4(data: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(data, shape.to_vec()), &Device::flex())
+    }
+
+    fn host(t: Tensor<3>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn signals_are_unit_vectors_and_pearson_centres_them() {
+        // One image, 2 heads, 1 token, 2 features: head 0 = [3, 4], head 1 = [1, 1].
+        let output = tensor4(vec![3.0, 4.0, 1.0, 1.0], [1, 2, 1, 2]);
+        let attention = tensor4(vec![0.0; 2], [1, 2, 1, 1]);
+        let cosine = host(head_signal(attention.clone(), output.clone(), Signal::Output, Similarity::Cosine));
+        let want = [0.6, 0.8, 0.5f32.sqrt(), 0.5f32.sqrt()];
+        assert!(cosine.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{cosine:?}");
+        // Centred, [3, 4] becomes [-0.5, 0.5] and [1, 1] becomes zero (kept at zero, not NaN).
+        let pearson = host(head_signal(attention, output, Signal::Output, Similarity::Pearson));
+        let want = [-(0.5f32.sqrt()), 0.5f32.sqrt(), 0.0, 0.0];
+        assert!(pearson.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{pearson:?}");
+    }
+
+    #[test]
+    fn adjacent_sums_add_the_per_image_cosines_of_adjacent_blocks() {
+        let device = Device::flex();
+        let unit =
+            |data: Vec<f32>, heads: usize| Tensor::<3>::from_data(TensorData::new(data, vec![2, heads, 2]), &device);
+        // Block 0: 1 head, [1, 0] on both images; block 1: 2 heads, [1, 0] and [0, 1] on image 0, swapped on image 1.
+        let block0 = unit(vec![1.0, 0.0, 1.0, 0.0], 1);
+        let block1 = unit(vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0], 2);
+        let sums = adjacent_sums(&[block0, block1]);
+        assert_eq!(sums, vec![vec![vec![1.0, 1.0]]]);
+        assert_eq!(add(sums.clone(), sums), vec![vec![vec![2.0, 2.0]]]);
+    }
+}
