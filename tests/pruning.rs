@@ -14,14 +14,17 @@ use gohsp::model::shape::VitShape;
 use gohsp::model::vit::Vit;
 use gohsp::prune::admm::{AdmmData, AdmmSchedule, run_admm};
 use gohsp::prune::admm_state::Constraint;
+use gohsp::prune::admm_state::combine;
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::mask::StructureMask;
 use gohsp::prune::norms::head_norms;
+use gohsp::prune::norms::{head_values, neuron_values};
 use gohsp::prune::rank::rank_heads;
 use gohsp::prune::select::{keep_top_global, kept_per_block, removed_count};
-use gohsp::prune::taylor::taylor_scores;
+use gohsp::prune::taylor::{taylor_products, taylor_scores};
 use gohsp::spec::types::RankSpec;
-use gohsp::train::objective::CrossEntropy;
+use gohsp::train::batch::batch_tensors;
+use gohsp::train::objective::{CrossEntropy, Objective};
 use gohsp::train::trainer::{TrainConfig, Trainer};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -362,4 +365,73 @@ fn taylor_scores_are_finite_non_negative_and_shaped_like_the_groups() {
     assert!(all.iter().all(|s| s.is_finite() && *s >= 0.0), "{all:?}");
     assert!(scores.heads.iter().flatten().any(|s| *s > 0.0), "some head has a non-zero score");
     assert!(scores.neurons.iter().flatten().filter(|s| **s > 0.0).count() > 100, "most neurons have a score");
+}
+
+/// Mean cross-entropy of the model with `tensors` over the first 128 images of the calibration loader (2 batches).
+fn calibration_loss(shape: &VitShape, tensors: &NamedTensors) -> f64 {
+    let model = plain_model(shape, tensors);
+    let loss = CrossEntropy::new(0.0, &model.device());
+    let batches = mnist().calibration.epoch(0).into_iter().take(2).map(|b| {
+        let (images, labels, _) = batch_tensors(b.unwrap(), &model.device());
+        loss.loss(&model, images, labels).0.into_scalar::<f32>() as f64
+    });
+    batches.sum::<f64>() / 2.0
+}
+
+/// Taylor's products g * w are first-order loss changes: shrinking group G to (1 - eps) w_G changes the loss by about
+/// eps * sum_G g w (finite differences on a random micro ViT); the score sum_G |g w| bounds it, and the signed sums
+/// do cancel inside real groups, which the score must not.
+#[test]
+fn taylor_products_predict_the_loss_change_of_shrinking_a_group() {
+    let shape = micro_shape();
+    let tensors = busy_tensors(&shape, 3);
+    let model = build_vit(&shape, &tensors, &Device::flex().autodiff(), Path::new("<random>")).unwrap();
+    let products = taylor_products(&model, &mnist().calibration, 128).unwrap();
+    let scores = taylor_scores(&model, &mnist().calibration, 128).unwrap();
+    let base = calibration_loss(&shape, &tensors);
+    let eps = 0.02;
+    // Two heads, and the highest-scoring neuron of two blocks (a typical neuron moves the loss too little to measure).
+    let top_neuron = |l: usize| (0..64).max_by(|&a, &b| scores.neurons[l][a].total_cmp(&scores.neurons[l][b])).unwrap();
+    let groups = [("head", 0, 1), ("head", 2, 3), ("neuron", 1, top_neuron(1)), ("neuron", 2, top_neuron(2))];
+    let mut cancelling = 0;
+    for (kind, l, j) in groups {
+        let mut mask = StructureMask::full(&shape);
+        let (values, score) = match kind {
+            "head" => {
+                mask.heads[l][j] = false;
+                (head_values(&shape, &products, l, j), scores.heads[l][j])
+            }
+            _ => {
+                mask.neurons[l][j] = false;
+                (neuron_values(&shape, &products, l, j), scores.neurons[l][j])
+            }
+        };
+        let signed: f64 = values.iter().map(|v| *v as f64).sum();
+        let mut zeroed = tensors.clone();
+        mask.zero_removed(&shape, &mut zeroed);
+        let shrunk = combine(&tensors, &combine(&tensors, &zeroed, -1.0), -eps as f32);
+        let measured = base - calibration_loss(&shape, &shrunk);
+        let predicted = eps * signed;
+        assert!(predicted.abs() > 1e-4, "{kind} {l}.{j}: too small a change to test ({predicted})");
+        let error = (measured - predicted).abs();
+        assert!(
+            error < 0.1 * predicted.abs() + 2e-5,
+            "{kind} {l}.{j}: loss change {measured}, first order {predicted}"
+        );
+        println!("{kind} {l}.{j}: measured {measured:.3e}, first order {predicted:.3e}, score {score:.3e}");
+        assert!(score >= signed.abs() - 1e-9, "{kind} {l}.{j}: score {score} < |signed sum| {}", signed.abs());
+        cancelling += usize::from(score > 1.5 * signed.abs());
+    }
+    assert!(cancelling > 0, "some group's products should partly cancel, or the |sum| vs sum|.| choice is untested");
+}
+
+#[test]
+fn taylor_without_calibration_images_is_an_error() {
+    let shape = micro_shape();
+    let model = build_vit(&shape, &busy_tensors(&shape, 3), &Device::flex().autodiff(), Path::new("<random>")).unwrap();
+    let empty: Arc<dyn Dataset> = Arc::new(Limited::new(mnist().train.clone(), 0));
+    let loader = Loader::new(empty.clone(), eval_transform(empty.info(), 28), 64, true, 3);
+    let err = taylor_scores(&model, &loader, 128).err().expect("no images is an error");
+    assert!(err.to_string().contains("no calibration image"), "{err}");
+    assert!(taylor_scores(&model, &mnist().calibration, 0).is_err(), "zero samples is an error too");
 }
