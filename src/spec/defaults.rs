@@ -74,6 +74,8 @@ impl Default for RankSpec {
             tol: 1e-10,
             max_iter: 1000,
             normalize: Default::default(),
+            sink: Default::default(),
+            teleport: Default::default(),
             min_heads: 1,
             head_share: HeadShare::Auto,
         }
