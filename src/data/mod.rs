@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod download;
 pub mod fetch;
 pub mod folder;
+pub mod holdout;
 pub mod idx;
 pub mod loader;
 pub mod locate;

@@ -44,7 +44,7 @@ impl Default for ModelSpec {
 
 impl Default for DatasetSpec {
     fn default() -> Self {
-        Self { name: "mnist5k".to_string(), root: None, limit: None, test_limit: None, augment: true }
+        Self { name: "mnist5k".to_string(), root: None, limit: None, test_limit: None, augment: true, holdout: 0.0 }
     }
 }
 

@@ -86,6 +86,9 @@ pub struct DatasetSpec {
     pub test_limit: Option<usize>,
     /// Random augmentation during training (shifts for MNIST-like, crop+flip for RGB).
     pub augment: bool,
+    /// Fraction of the training set held out (seeded) and evaluated on instead of the test split, for choosing
+    /// hyperparameters without looking at the test split; 0 = train on all of it and evaluate on the test split.
+    pub holdout: f64,
 }
 
 /// An optimisation recipe: AdamW with warm-up and cosine decay.

@@ -105,3 +105,12 @@ fn names_that_are_not_folder_names_are_refused() {
     spec.name = "a/b".into();
     assert_eq!(keys(&spec), ["name"]);
 }
+
+#[test]
+fn the_holdout_fraction_is_checked() {
+    let mut spec = named();
+    spec.dataset.holdout = 0.6;
+    assert_eq!(keys(&spec), ["dataset.holdout"]);
+    spec.dataset.holdout = 0.1;
+    assert!(keys(&spec).is_empty());
+}
