@@ -15,7 +15,7 @@ pub struct HeadRanking {
     pub scores: Vec<Vec<f64>>,
     /// Raw stationary distribution, L x H.
     pub raw_scores: Vec<Vec<f64>>,
-    /// The graph's edges (for plots and debugging).
+    /// The graph's edges (for plots and debugging); the classifier node, when there is one, is (L, 0).
     pub edges: Vec<GraphEdge>,
 }
 
