@@ -7,6 +7,7 @@ pub mod decode_pool;
 pub mod download;
 pub mod fetch;
 pub mod folder;
+pub mod holdout;
 pub mod idx;
 pub mod loader;
 pub mod locate;

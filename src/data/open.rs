@@ -1,8 +1,9 @@
-//! Opening the dataset a spec names: find its files, load the train/test splits and apply `dataset.limit`.
+//! Opening the dataset a spec names: find its files, load the train/test splits and apply `dataset.limit` and `dataset.holdout`.
 
 use super::cifar::{CifarVariant, load_cifar_splits};
 use super::dataset::{Limited, Splits};
 use super::folder::load_folder_splits;
+use super::holdout::hold_out;
 use super::idx::load_idx_splits;
 use super::locate::locate;
 use super::mnist5k::load_mnist5k;
@@ -39,7 +40,7 @@ pub fn open_splits(spec: &DatasetSpec, model_side: usize) -> Result<Splits> {
             ));
         }
     };
-    Ok(limit(splits, spec.limit, spec.test_limit))
+    Ok(hold_out(limit(splits, spec.limit, spec.test_limit), spec.holdout))
 }
 
 fn limit(splits: Splits, train: Option<usize>, test: Option<usize>) -> Splits {

@@ -76,3 +76,41 @@ impl Objective for AdmmObjective<'_> {
         (task + self.targets.squared_distance(model).mul_scalar(self.rho / 2.0), logits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::build::{build_vit, vit_tensors};
+    use crate::model::init::init_tensors;
+    use crate::prune::admm_state::prunable;
+    use crate::train::objective::CrossEntropy;
+    use burn::tensor::{Distribution, TensorData};
+    use std::path::Path;
+
+    #[test]
+    fn the_penalty_is_rho_half_the_squared_distance_to_the_targets() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 8, 2, 2, 2.0);
+        let device = Device::flex();
+        let model = build_vit(&shape, &init_tensors(&shape, 3), &device, Path::new("<init>")).unwrap();
+        let mut targets = prunable(&shape, &vit_tensors(&model));
+        assert_eq!(
+            PenaltyTargets::upload(&shape, &targets, &device).squared_distance(&model).into_scalar::<f32>(),
+            0.0
+        );
+        // One qkv weight off by 0.5 (row 3, column 2: layout matters), one fc1 bias by -2, one fc2 weight by 1.
+        targets.get_mut("blocks.0.attn.qkv.weight").unwrap().data[3 * 8 + 2] += 0.5;
+        targets.get_mut("blocks.1.mlp.fc1.bias").unwrap().data[7] -= 2.0;
+        targets.get_mut("blocks.1.mlp.fc2.weight").unwrap().data[5] += 1.0;
+        let uploaded = PenaltyTargets::upload(&shape, &targets, &device);
+        let distance = uploaded.squared_distance(&model).into_scalar::<f32>();
+        assert!((distance - 5.25).abs() < 1e-5, "squared distance {distance}");
+
+        let task = CrossEntropy::new(0.0, &device);
+        let objective = AdmmObjective { task: &task, targets: uploaded, rho: 0.4 };
+        let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 4, 9], vec![3]), &device);
+        let plain = task.loss(&model, images.clone(), labels.clone()).0.into_scalar::<f32>();
+        let augmented = objective.loss(&model, images, labels).0.into_scalar::<f32>();
+        assert!((augmented - plain - 0.2 * 5.25).abs() < 1e-4, "{augmented} - {plain} should be rho/2 * 5.25");
+    }
+}

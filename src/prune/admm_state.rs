@@ -82,6 +82,16 @@ pub struct AdmmState {
 pub const STATE_FILE: &str = "admm_state.safetensors";
 
 impl AdmmState {
+    /// Change the penalty weight to `rho`, rescaling the scaled dual U <- U * rho_old / rho_new so that the unscaled
+    /// multiplier rho * U stays the same (Boyd et al. 2011, section 3.4.1). A zero old rho leaves U as it is.
+    pub fn set_rho(&mut self, rho: f64) {
+        if self.rho > 0.0 && rho > 0.0 && rho != self.rho {
+            let factor = (self.rho / rho) as f32;
+            self.u.values_mut().for_each(|t| t.data.iter_mut().for_each(|v| *v *= factor));
+        }
+        self.rho = rho;
+    }
+
     /// The state as safetensors bytes: Z as `z.NAME`, U as `u.NAME`; rho (exact decimal) and rounds (JSON) in the
     /// metadata. Saved inside each round's checkpoint as [`STATE_FILE`].
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -117,7 +127,7 @@ impl AdmmState {
 }
 
 #[cfg(test)]
-mod tests {
+mod persistence_tests {
     use super::*;
     use crate::model::host::HostTensor;
 
@@ -160,5 +170,64 @@ mod tests {
             let err = AdmmState::from_bytes(&bytes, Path::new("state.safetensors")).unwrap_err().to_string();
             assert!(err.contains(&format!("`{drop}` is missing")), "{err}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::host::HostTensor;
+    use crate::model::init::init_tensors;
+
+    fn tensors(values: &[(&str, Vec<f32>)]) -> NamedTensors {
+        values.iter().map(|(n, v)| (n.to_string(), HostTensor::new(vec![v.len()], v.clone()))).collect()
+    }
+
+    #[test]
+    fn combine_and_frobenius_follow_their_formulas() {
+        let a = tensors(&[("x", vec![1.0, 2.0]), ("y", vec![3.0])]);
+        let b = tensors(&[("x", vec![0.5, -1.0]), ("y", vec![1.0])]);
+        assert_eq!(combine(&a, &b, -1.0), tensors(&[("x", vec![0.5, 3.0]), ("y", vec![2.0])]));
+        assert_eq!(combine(&a, &b, 2.0), tensors(&[("x", vec![2.0, 0.0]), ("y", vec![5.0])]));
+        assert!((frobenius(&a) - 14f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn set_rho_keeps_the_unscaled_multiplier() {
+        let u = tensors(&[("x", vec![1.0, -2.0]), ("y", vec![0.25])]);
+        let mut state = AdmmState { z: u.clone(), u: u.clone(), rho: 0.1, rounds: vec![] };
+        state.set_rho(0.4);
+        assert_eq!(state.rho, 0.4);
+        assert_eq!(state.u, tensors(&[("x", vec![0.25, -0.5]), ("y", vec![0.0625])]));
+        assert_eq!(state.z, u, "Z is not touched");
+        state.set_rho(0.4);
+        assert_eq!(state.u["x"].data, vec![0.25, -0.5], "an unchanged rho leaves U");
+    }
+
+    #[test]
+    fn the_projection_zeroes_the_removed_heads_and_the_weakest_neurons() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 8, 2, 2, 2.0);
+        let mut v = prunable(&shape, &init_tensors(&shape, 4));
+        // Make neuron 5 of block 1 the strongest by far.
+        v.get_mut("blocks.1.mlp.fc1.weight").unwrap().data[5 * 8] = 50.0;
+        let constraint = Constraint {
+            heads: vec![vec![false, true], vec![true, true]],
+            neurons_removed: 31,
+            min_neurons: 0,
+            pairs_removed: 0,
+            min_head_dims: 1,
+        };
+        let (z, mask) = project(&shape, &v, &constraint);
+        assert_eq!(crate::prune::select::kept_per_block(&mask.neurons), vec![0, 1]);
+        assert!(mask.neurons[1][5]);
+        assert_eq!(
+            super::super::norms::neuron_norms(&shape, &z)[1][5],
+            super::super::norms::neuron_norms(&shape, &v)[1][5]
+        );
+        let heads = super::super::norms::head_norms(&shape, &z);
+        assert_eq!(heads[0][0], 0.0);
+        assert!(heads[0][1] > 0.0 && heads[1].iter().all(|&h| h > 0.0));
+        // Projecting twice changes nothing.
+        assert_eq!(project(&shape, &z, &constraint).0, z);
     }
 }

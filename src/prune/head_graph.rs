@@ -1,8 +1,9 @@
 //! The head graph of DESIGN.md section 4 (rank, steps 3-4): heads as nodes, similarity-weighted edges between adjacent
-//! blocks, and head scores as the stationary distribution of its random walk (PageRank).
+//! blocks, optionally a classifier node tied to the last block by each head's write into the class token, and head
+//! scores as the stationary distribution of its random walk (PageRank, optionally personalised by a per-head signal).
 
 use crate::error::{GohspError, Result};
-use crate::prune::pagerank::{NotConverged, pagerank};
+use crate::prune::pagerank::{NotConverged, personalized_pagerank};
 use crate::spec::types::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -23,7 +24,10 @@ pub struct GraphEdge {
 #[derive(Clone, Debug)]
 pub struct HeadGraph {
     heads_per_block: Vec<usize>,
+    /// Nodes are (block, head); the classifier node, when there is one, is (L, 0) and comes last.
     graph: DiGraph<(usize, usize), f64>,
+    /// Teleport weight of every node (heads, then the classifier); uniform when `None`.
+    teleport: Option<Vec<f64>>,
 }
 
 /// Checks that `sims` has one H_l x H_{l+1} matrix per pair of adjacent blocks.
@@ -72,7 +76,46 @@ impl HeadGraph {
                 }
             }
         }
-        Ok(Self { heads_per_block: heads_per_block.to_vec(), graph })
+        Ok(Self { heads_per_block: heads_per_block.to_vec(), graph, teleport: None })
+    }
+
+    /// Add the classifier as node (L, 0), joined to each head h of the last block by `weights[h]` (its write into
+    /// the class token): classifier -> head for `Backward`, head -> classifier for `Forward`, both for `Both`.
+    /// Zero or NaN weights give no edge. Call before [`HeadGraph::personalize`].
+    pub fn add_classifier(&mut self, weights: &[f64], direction: Direction) -> Result<()> {
+        let blocks = self.heads_per_block.len();
+        let last = blocks.checked_sub(1).map(|l| self.heads_per_block[l]).unwrap_or(0);
+        if weights.len() != last || self.teleport.is_some() {
+            let message = format!("head graph: {} classifier weights for {last} last-block heads", weights.len());
+            return Err(GohspError::Internal(message));
+        }
+        let first_of_last = self.graph.node_count() - last;
+        let classifier = self.graph.add_node((blocks, 0));
+        for (h, &w) in weights.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+            let head = NodeIndex::new(first_of_last + h);
+            if matches!(direction, Direction::Backward | Direction::Both) {
+                self.graph.add_edge(classifier, head, w);
+            }
+            if matches!(direction, Direction::Forward | Direction::Both) {
+                self.graph.add_edge(head, classifier, w);
+            }
+        }
+        Ok(())
+    }
+
+    /// Teleport to each head in proportion to `weights` (L x H_l, non-negative); a classifier node gets the mean
+    /// head weight, as if it were one more head.
+    pub fn personalize(&mut self, weights: &[Vec<f64>]) -> Result<()> {
+        let mut flat: Vec<f64> =
+            weights.iter().flatten().map(|w| if w.is_finite() { w.max(0.0) } else { 0.0 }).collect();
+        if weights.iter().map(Vec::len).ne(self.heads_per_block.iter().copied()) {
+            return Err(GohspError::Internal("head graph: teleport weights do not match the heads".into()));
+        }
+        if self.graph.node_count() > flat.len() {
+            flat.push(flat.iter().sum::<f64>() / flat.len().max(1) as f64);
+        }
+        self.teleport = Some(flat);
+        Ok(())
     }
 
     /// Head count of every block.
@@ -80,9 +123,10 @@ impl HeadGraph {
         &self.heads_per_block
     }
 
-    /// Raw scores, one Vec per block (L x H_l): the PageRank of each head, summing to 1 over all heads.
+    /// Raw scores, one Vec per block (L x H_l): the PageRank of each head, summing to 1 over all nodes (the heads,
+    /// and the classifier when there is one, whose own score is left out).
     pub fn scores(&self, damping: f64, tol: f64, max_iter: usize) -> Result<Vec<Vec<f64>>, NotConverged> {
-        let flat = pagerank(&self.graph, damping, tol, max_iter)?;
+        let flat = personalized_pagerank(&self.graph, damping, tol, max_iter, self.teleport.as_deref())?;
         let mut rest = flat.as_slice();
         let per_block = self.heads_per_block.iter().map(|&h| {
             let (block, tail) = rest.split_at(h);
@@ -161,6 +205,54 @@ mod tests {
         let normalised = normalize_per_block(&scores);
         assert!(block_means(&normalised).iter().all(|m| (m - 1.0).abs() < 1e-12));
         assert_eq!(normalize_per_block(&[vec![0.0, 0.0], vec![]]), vec![vec![0.0, 0.0], vec![]]);
+    }
+
+    #[test]
+    fn backward_edges_alone_tie_the_last_block() {
+        let scores = layered(Direction::Backward).scores(0.85, 1e-10, 1000).unwrap();
+        assert_eq!(scores[2][0], scores[2][1], "the degenerate end this module's options exist for");
+    }
+
+    #[test]
+    fn a_classifier_sink_orders_the_last_block_by_its_weights() {
+        let mut graph = layered(Direction::Backward);
+        graph.add_classifier(&[0.2, 0.7], Direction::Backward).unwrap();
+        let scores = graph.scores(0.85, 1e-10, 1000).unwrap();
+        assert_eq!(
+            scores.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![2, 2, 2],
+            "the classifier's score is left out"
+        );
+        assert!(scores[2][1] > scores[2][0], "{scores:?}");
+        let edges = graph.edges();
+        assert!(edges.contains(&GraphEdge { from: (3, 0), to: (2, 1), weight: 0.7 }));
+        let mut forward = layered(Direction::Forward);
+        forward.add_classifier(&[0.2, 0.0], Direction::Forward).unwrap();
+        let last: Vec<GraphEdge> = forward.edges().into_iter().filter(|e| e.to == (3, 0)).collect();
+        assert_eq!(last, vec![GraphEdge { from: (2, 0), to: (3, 0), weight: 0.2 }], "zero weights give no edge");
+        assert!(layered(Direction::Both).add_classifier(&[1.0], Direction::Both).is_err());
+    }
+
+    #[test]
+    fn personalisation_separates_heads_the_graph_cannot() {
+        // Block 2 under backward edges ties; teleporting by a per-head signal orders it (and every block) by the signal.
+        let mut graph = layered(Direction::Backward);
+        graph.personalize(&[vec![1.0, 3.0], vec![1.0, 1.0], vec![5.0, 1.0]]).unwrap();
+        let scores = graph.scores(0.85, 1e-10, 1000).unwrap();
+        assert!(scores[2][0] > scores[2][1] && scores[0][1] > scores[0][0], "{scores:?}");
+        assert!((scores.iter().flatten().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(graph.personalize(&[vec![1.0]]).is_err());
+        let mut with_sink = layered(Direction::Backward);
+        with_sink.add_classifier(&[1.0, 1.0], Direction::Backward).unwrap();
+        with_sink.personalize(&[vec![1.0, 1.0], vec![1.0, 1.0], vec![1.0, 1.0]]).unwrap();
+        let plain = {
+            let mut g = layered(Direction::Backward);
+            g.add_classifier(&[1.0, 1.0], Direction::Backward).unwrap();
+            g.scores(0.85, 1e-10, 1000).unwrap()
+        };
+        let equal = with_sink.scores(0.85, 1e-10, 1000).unwrap();
+        let gap: f64 = plain.iter().flatten().zip(equal.iter().flatten()).map(|(a, b)| (a - b).abs()).sum();
+        assert!(gap < 1e-9, "equal weights (the classifier one of them) are the uniform teleport");
     }
 
     #[test]

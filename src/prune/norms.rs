@@ -1,4 +1,4 @@
-//! Reductions over structured groups read from timm-layout tensors: L2 norms (magnitude, ADMM's projection) and sums (Taylor).
+//! Reductions over structured groups read from timm-layout tensors: L2 norms (magnitude, ADMM's projection) and sums of magnitudes (Taylor).
 
 use crate::model::host::NamedTensors;
 use crate::model::shape::VitShape;
@@ -67,7 +67,7 @@ fn l2(values: &[f32]) -> f64 {
 }
 
 fn abs_sum(values: &[f32]) -> f64 {
-    values.iter().map(|v| *v as f64).sum::<f64>().abs()
+    values.iter().map(|v| (*v as f64).abs()).sum()
 }
 
 /// L2 norm of every head group, per block.
@@ -80,13 +80,13 @@ pub fn neuron_norms(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
     per_neuron(shape, tensors, l2)
 }
 
-/// |sum| of every head group's values (Taylor scores when the tensors hold g * w).
-pub fn head_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
+/// Sum of |value| over every head group (Taylor scores when the tensors hold g * w).
+pub fn head_abs_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
     per_head(shape, tensors, abs_sum)
 }
 
-/// |sum| of every neuron group's values.
-pub fn neuron_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
+/// Sum of |value| over every neuron group.
+pub fn neuron_abs_sums(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
     per_neuron(shape, tensors, abs_sum)
 }
 
@@ -116,5 +116,21 @@ mod tests {
         assert!(pairs[0].iter().chain(&pairs[1][1..3]).all(|&n| n < 1.0), "{pairs:?}");
         let neurons = neuron_norms(&shape, &tensors);
         assert!(neurons[0][3] >= 50.0 && neurons[0].iter().enumerate().all(|(j, &n)| j == 3 || n < 1.0));
+    }
+
+    #[test]
+    fn abs_sums_add_magnitudes_so_opposite_signs_do_not_cancel() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 8, 1, 2, 2.0);
+        let mut tensors = crate::model::init::init_tensors(&shape, 1);
+        tensors.values_mut().for_each(|t| t.data.iter_mut().for_each(|v| *v = 0.0));
+        // Head 0: +0.5 in a q row and -0.5 in its proj column (the signed sum is 0); neuron 2: -1 and -2.
+        tensors.get_mut("blocks.0.attn.qkv.weight").unwrap().data[0] = 0.5;
+        tensors.get_mut("blocks.0.attn.proj.weight").unwrap().data[0] = -0.5;
+        tensors.get_mut("blocks.0.mlp.fc1.bias").unwrap().data[2] = -1.0;
+        tensors.get_mut("blocks.0.mlp.fc2.weight").unwrap().data[16 + 2] = -2.0;
+        assert_eq!(head_abs_sums(&shape, &tensors), vec![vec![1.0, 0.0]]);
+        let neurons = neuron_abs_sums(&shape, &tensors);
+        assert_eq!(neurons[0][2], 3.0);
+        assert!(neurons[0].iter().enumerate().all(|(j, &n)| j == 2 || n == 0.0));
     }
 }

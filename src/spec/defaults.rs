@@ -45,7 +45,7 @@ impl Default for ModelSpec {
 
 impl Default for DatasetSpec {
     fn default() -> Self {
-        Self { name: "mnist5k".to_string(), root: None, limit: None, test_limit: None, augment: true }
+        Self { name: "mnist5k".to_string(), root: None, limit: None, test_limit: None, augment: true, holdout: 0.0 }
     }
 }
 
@@ -75,6 +75,8 @@ impl Default for RankSpec {
             tol: 1e-10,
             max_iter: 1000,
             normalize: Default::default(),
+            sink: Default::default(),
+            teleport: Default::default(),
             min_heads: 1,
             head_share: HeadShare::Auto,
         }

@@ -88,6 +88,9 @@ pub struct DatasetSpec {
     pub test_limit: Option<usize>,
     /// Random augmentation during training (shifts for MNIST-like, crop+flip for RGB).
     pub augment: bool,
+    /// Fraction of the training set held out (seeded) and evaluated on instead of the test split, for choosing
+    /// hyperparameters without looking at the test split; 0 = train on all of it and evaluate on the test split.
+    pub holdout: f64,
 }
 
 /// An optimisation recipe: AdamW with warm-up and cosine decay.
@@ -153,6 +156,10 @@ pub struct RankSpec {
     pub max_iter: usize,
     /// Score normalisation.
     pub normalize: Normalize,
+    /// A classifier node joined to the last block's heads by their writes into the class token.
+    pub sink: Sink,
+    /// Where the random walk teleports: uniformly, or to each head by its contribution.
+    pub teleport: Teleport,
     /// Heads kept at least in every block.
     pub min_heads: usize,
     /// Fraction of the removed parameters taken from heads; `auto` = same fraction of attention and MLP.
@@ -192,6 +199,28 @@ pub enum Direction {
     Forward,
     /// Both ways.
     Both,
+}
+
+/// Whether the head graph has a classifier node (`rank.sink`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sink {
+    /// Heads only: with backward edges the last block has no incoming edge and its heads tie.
+    None,
+    /// The classifier as a node, joined to each last-block head by the mean norm of its write into the class token.
+    #[default]
+    Classifier,
+}
+
+/// The teleport distribution of the random walk (`rank.teleport`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Teleport {
+    /// Uniform over the nodes (plain PageRank).
+    #[default]
+    Uniform,
+    /// Personalised: to each head in proportion to the mean norm of its write into the residual stream.
+    Contribution,
 }
 
 /// How raw stationary scores are normalised before ranking.

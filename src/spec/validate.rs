@@ -111,6 +111,7 @@ fn check_dataset(checks: &mut Checks, dataset: &DatasetSpec) {
             checks.at_least(key, limit, 1, "leave it out to use every sample");
         }
     }
+    checks.within("dataset.holdout", dataset.holdout, "[0, 0.5]", "e.g. 0.1 while choosing hyperparameters, else 0");
 }
 
 /// The optimisation recipe at `prefix` (`pretrain` or `finetune`).

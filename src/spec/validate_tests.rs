@@ -122,3 +122,12 @@ fn heads_must_divide_the_width_and_the_message_names_both_keys() {
     spec.model.heads = Some(5);
     assert_eq!(keys(&spec), ["model.heads"], "the preset's width 96 is not a multiple of 5");
 }
+
+#[test]
+fn the_holdout_fraction_is_checked() {
+    let mut spec = named();
+    spec.dataset.holdout = 0.6;
+    assert_eq!(keys(&spec), ["dataset.holdout"]);
+    spec.dataset.holdout = 0.1;
+    assert!(keys(&spec).is_empty());
+}

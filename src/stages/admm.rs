@@ -17,6 +17,10 @@ use crate::train::trainer::Trainer;
 use serde_json::json;
 use std::sync::Arc;
 
+/// Bumped whenever ADMM computes something else for the same settings, so older cache entries are not reused.
+/// 2: the scaled dual is rescaled on every rho change and the starting rho is capped at rho_max.
+pub const ADMM_REVISION: u32 = 2;
+
 /// The mask file ADMM and prune stages write.
 pub const MASK_FILE: &str = "mask.json";
 
@@ -50,7 +54,7 @@ impl Stage for AdmmStage {
     fn params(&self) -> serde_json::Value {
         // Only the fine-tune settings the W-step uses are part of the key: changing finetune.lr must not rerun ADMM.
         let w_step = json!({ "weight_decay": self.finetune.weight_decay, "grad_clip": self.finetune.grad_clip, "label_smoothing": self.finetune.label_smoothing });
-        json!({ "admm": admm_key(&self.admm), "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed })
+        json!({ "admm": admm_key(&self.admm), "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed, "revision": ADMM_REVISION })
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {

@@ -74,7 +74,12 @@ impl Stage for PruneStage {
     }
 
     fn params(&self) -> serde_json::Value {
-        json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.seed, "calib_samples": self.calib_samples })
+        let mut params = json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.seed, "calib_samples": self.calib_samples });
+        if self.method == Method::Taylor {
+            // Revision 2: group scores sum |g * w| (they summed g * w signed before); other methods keep their keys.
+            params["taylor_revision"] = json!(2);
+        }
+        params
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {

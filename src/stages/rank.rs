@@ -7,7 +7,7 @@ use crate::model::build::vit_tensors;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::norms::head_norms;
 use crate::prune::rank::{HeadRanking, rank_heads};
-use crate::spec::types::RankSpec;
+use crate::spec::types::{RankSpec, Sink, Teleport};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ impl Stage for RankStage {
 
     fn params(&self) -> serde_json::Value {
         match self.mode {
-            RankMode::Graph => json!({ "mode": self.mode, "rank": self.spec, "seed": self.seed }),
+            RankMode::Graph => json!({ "mode": self.mode, "rank": rank_key(&self.spec), "seed": self.seed }),
             RankMode::Magnitude => json!({ "mode": self.mode }),
         }
     }
@@ -65,5 +65,46 @@ impl Stage for RankStage {
         };
         tracing::info!(label = %self.label, scores = ?ranking.scores.iter().map(|r| r.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()).collect::<Vec<_>>(), "heads ranked");
         write_json(&ctx.out_dir, RANKING_FILE, &ranking)
+    }
+}
+
+/// The rank settings as they enter the cache key: `sink: none` and `teleport: uniform` (the graph before these
+/// options existed) are left out, so such runs keep their old keys; any other value is part of the key.
+fn rank_key(spec: &RankSpec) -> serde_json::Value {
+    let mut value = serde_json::to_value(spec).expect("the rank spec serializes");
+    if let Some(object) = value.as_object_mut() {
+        if spec.sink == Sink::None {
+            object.remove("sink");
+        }
+        if spec.teleport == Teleport::Uniform {
+            object.remove("teleport");
+        }
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_graph_settings_keep_the_old_key_and_new_ones_enter_it() {
+        let legacy = RankSpec { sink: Sink::None, teleport: Teleport::Uniform, ..RankSpec::default() };
+        let keys: Vec<String> = rank_key(&legacy).as_object().unwrap().keys().cloned().collect();
+        let before = [
+            "calib_samples",
+            "damping",
+            "direction",
+            "head_share",
+            "max_iter",
+            "min_heads",
+            "normalize",
+            "signal",
+            "similarity",
+            "tol",
+        ];
+        assert_eq!(keys, before);
+        let new = rank_key(&RankSpec { sink: Sink::Classifier, teleport: Teleport::Contribution, ..legacy });
+        assert_eq!((new["sink"].as_str(), new["teleport"].as_str()), (Some("classifier"), Some("contribution")));
     }
 }

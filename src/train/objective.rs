@@ -68,3 +68,83 @@ impl Objective for Distillation {
         (hard.mul_scalar(1.0 - self.alpha) + soft.mul_scalar(self.alpha * t2), logits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::build::build_vit;
+    use crate::model::host::HostTensor;
+    use crate::model::init::init_tensors;
+    use crate::model::shape::VitShape;
+    use burn::tensor::{Distribution, TensorData};
+    use std::path::Path;
+
+    fn matrix(rows: &[[f32; 3]], device: &Device) -> Tensor<2> {
+        let data: Vec<f32> = rows.iter().flatten().copied().collect();
+        Tensor::from_data(TensorData::new(data, vec![rows.len(), 3]), device)
+    }
+
+    #[test]
+    fn kl_divergence_matches_a_hand_computation() {
+        // Student [1,2,3], [0,0,0]; teacher [3,1,0], [1,-1,2]; sum_k p_k ln(p_k / q_k), averaged over the 2 rows,
+        // with p = softmax(teacher / T), q = softmax(student / T), computed by hand (in f64) as 1.034935 at T = 1 and
+        // 0.332129 at T = 2.
+        let device = Device::flex();
+        let student = matrix(&[[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], &device);
+        let teacher = matrix(&[[3.0, 1.0, 0.0], [1.0, -1.0, 2.0]], &device);
+        for (t, want) in [(1.0, 1.034_935_3), (2.0, 0.332_129_4)] {
+            let got = kl_divergence(student.clone(), teacher.clone(), t).into_scalar::<f32>();
+            assert!((got - want).abs() < 1e-5, "T = {t}: {got} vs {want}");
+        }
+        assert!(kl_divergence(teacher.clone(), teacher, 4.0).into_scalar::<f32>().abs() < 1e-6);
+    }
+
+    /// ln sum exp(row) - row[label], averaged: cross-entropy from logits on the host.
+    fn host_cross_entropy(logits: &HostTensor, labels: &[usize]) -> f64 {
+        let k = logits.shape[1];
+        let rows = logits.data.chunks(k).zip(labels);
+        let total: f64 =
+            rows.map(|(row, &y)| row.iter().map(|&v| (v as f64).exp()).sum::<f64>().ln() - row[y] as f64).sum();
+        total / labels.len() as f64
+    }
+
+    /// KL(softmax(teacher / t) || softmax(student / t)) on the host, averaged over rows.
+    fn host_kl(student: &HostTensor, teacher: &HostTensor, t: f64) -> f64 {
+        let k = student.shape[1];
+        let softmax = |row: &[f32]| {
+            let e: Vec<f64> = row.iter().map(|&v| (v as f64 / t).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.into_iter().map(|v| v / s).collect::<Vec<_>>()
+        };
+        let pairs = student.data.chunks(k).zip(teacher.data.chunks(k));
+        let total: f64 =
+            pairs.map(|(s, te)| softmax(te).iter().zip(softmax(s)).map(|(p, q)| p * (p / q).ln()).sum::<f64>()).sum();
+        total / student.shape[0] as f64
+    }
+
+    #[test]
+    fn distillation_weighs_cross_entropy_and_tempered_kl() {
+        let shape = VitShape::uniform(28, 7, 1, 10, 8, 1, 2, 2.0);
+        let device = Device::flex();
+        let student = build_vit(&shape, &init_tensors(&shape, 1), &device, Path::new("<student>")).unwrap();
+        let teacher = build_vit(&shape, &init_tensors(&shape, 2), &device, Path::new("<teacher>")).unwrap();
+        let images = Tensor::<4>::random([4, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+        let labels = [3usize, 0, 9, 3];
+        let label_tensor =
+            Tensor::<1, Int>::from_data(TensorData::new(labels.map(|l| l as i64).to_vec(), vec![4]), &device);
+        let s_logits = HostTensor::from_tensor(student.forward(images.clone()));
+        let t_logits = HostTensor::from_tensor(teacher.forward(images.clone()));
+        let (alpha, t) = (0.3, 4.0);
+        let want =
+            (1.0 - alpha) * host_cross_entropy(&s_logits, &labels) + alpha * t * t * host_kl(&s_logits, &t_logits, t);
+        let kd = Distillation { cross_entropy: CrossEntropy::new(0.0, &device), teacher, alpha, temperature: t };
+        let (loss, logits) = kd.loss(&student, images, label_tensor);
+        assert_eq!(HostTensor::from_tensor(logits), s_logits);
+        let got = loss.into_scalar::<f32>() as f64;
+        assert!((got - want).abs() < 1e-4 * want.abs().max(1.0), "{got} vs {want}");
+        assert!(
+            host_kl(&s_logits, &t_logits, t) > 1e-4,
+            "teacher and student must differ for the test to mean anything"
+        );
+    }
+}
