@@ -144,7 +144,9 @@ fn layer_norm_body<const FMA: bool>(
 
 fma_dispatch!(fn layer_norm_rows(x: &[f32], norm: NormParams<'_>, out: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) => layer_norm_body);
 
-/// LayerNorm's gradients: d_input written over `grad`, and (d_gamma, d_beta) returned.
+/// LayerNorm's gradients: d_input written over `grad`, and (d_gamma, d_beta) returned. The parameter gradients are
+/// summed per fixed task and then in task order, so the result does not depend on how rayon shared the tasks out
+/// (a `fold`/`reduce` would add in a different order from run to run, and a resumed run would drift).
 pub fn layer_norm_backward_in_place(
     x: &[f32],
     gamma: &[f32],
@@ -153,19 +155,22 @@ pub fn layer_norm_backward_in_place(
 ) -> (Vec<f32>, Vec<f32>) {
     let d = gamma.len();
     let task = task_len(d);
-    let zero = || (vec![0.0; d], vec![0.0; d]);
-    grad.par_chunks_mut(task)
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = grad
+        .par_chunks_mut(task)
         .zip(x.par_chunks(task))
         .zip(stats.mean.par_chunks(task / d).zip(stats.rstd.par_chunks(task / d)))
-        .fold(zero, |(mut dg, mut db), ((g, x), (m, r))| {
+        .map(|((g, x), (m, r))| {
+            let (mut dg, mut db) = (vec![0.0; d], vec![0.0; d]);
             layer_norm_backward_rows(LayerNormRows { x, gamma, mean: m, rstd: r }, g, &mut dg, &mut db);
             (dg, db)
         })
-        .reduce(zero, |(mut dg, mut db), (dg2, db2)| {
-            dg.iter_mut().zip(&dg2).for_each(|(a, b)| *a += b);
-            db.iter_mut().zip(&db2).for_each(|(a, b)| *a += b);
-            (dg, db)
-        })
+        .collect();
+    let (mut d_gamma, mut d_beta) = (vec![0.0; d], vec![0.0; d]);
+    for (dg, db) in &partials {
+        d_gamma.iter_mut().zip(dg).for_each(|(a, b)| *a += b);
+        d_beta.iter_mut().zip(db).for_each(|(a, b)| *a += b);
+    }
+    (d_gamma, d_beta)
 }
 
 /// A run of LayerNorm rows with their forward statistics, for the backward pass.

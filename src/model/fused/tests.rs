@@ -139,3 +139,19 @@ fn attention_matches_burns_composed_attention_in_value_and_gradient() {
         assert!(err < 1e-4, "qkv gradient differs by {err} (heads {heads}, qk {qk}, dh {dh})");
     }
 }
+
+#[test]
+fn layer_norm_parameter_gradients_are_bit_identical_from_run_to_run() {
+    // Many rows, so that the backward splits into many rayon tasks whose sharing between threads varies.
+    let device = Device::flex().autodiff();
+    let norm = norm(64, &device);
+    let x: Tensor<3> = Tensor::from_data(input([64, 40, 64], 8, &Device::flex()).to_data(), &device);
+    let grads_once = || {
+        let grads = layer_norm(x.clone(), &norm, 1e-6).sum().backward();
+        norm.gamma.val().grad(&grads).unwrap().into_data()
+    };
+    let first = grads_once();
+    for _ in 0..5 {
+        assert_eq!(grads_once(), first, "the summation order changed between runs");
+    }
+}
