@@ -70,27 +70,35 @@ pub struct Splits {
     pub test: std::sync::Arc<dyn Dataset>,
 }
 
-/// A dataset restricted to `limit` of its samples (the `dataset.limit` key), chosen by a fixed seeded permutation so
-/// that a subset of class-sorted data (MNIST 5k, image folders) still mixes every class.
-pub struct Limited {
+/// A fixed subset of a dataset's samples, named in its fingerprint by `label`: `dataset.limit`'s seeded subset, or a
+/// part of a `dataset.holdout` split.
+pub struct Subset {
     inner: std::sync::Arc<dyn Dataset>,
     indices: Vec<usize>,
+    label: String,
 }
 
-impl Limited {
-    /// Wrap `inner`, exposing at most `limit` of its samples (the same ones every time).
-    pub fn new(inner: std::sync::Arc<dyn Dataset>, limit: usize) -> Self {
+impl Subset {
+    /// The samples `indices` of `inner`; `label` tells this subset apart in the fingerprint.
+    pub fn new(inner: std::sync::Arc<dyn Dataset>, indices: Vec<usize>, label: String) -> Self {
+        Self { inner, indices, label }
+    }
+
+    /// At most `limit` of `inner`'s samples (the `dataset.limit` key), the same ones every time, chosen by a fixed
+    /// seeded permutation so that a subset of class-sorted data (MNIST 5k, image folders) still mixes every class.
+    pub fn limited(inner: std::sync::Arc<dyn Dataset>, limit: usize) -> Self {
         use rand::SeedableRng;
         use rand::seq::SliceRandom;
         let mut indices: Vec<usize> = (0..inner.len()).collect();
         indices.shuffle(&mut rand::rngs::StdRng::seed_from_u64(0x6f68_7370));
         indices.truncate(limit);
         indices.sort_unstable();
-        Self { inner, indices }
+        let label = format!("limit={}", indices.len());
+        Self::new(inner, indices, label)
     }
 }
 
-impl Dataset for Limited {
+impl Dataset for Subset {
     fn info(&self) -> &DatasetInfo {
         self.inner.info()
     }
@@ -101,7 +109,7 @@ impl Dataset for Limited {
         self.inner.get(self.indices[index])
     }
     fn fingerprint(&self) -> String {
-        format!("{}|limit={}", self.inner.fingerprint(), self.indices.len())
+        format!("{}|{}", self.inner.fingerprint(), self.label)
     }
 }
 
@@ -113,11 +121,11 @@ mod tests {
     #[test]
     fn a_limited_subset_of_class_sorted_data_mixes_classes_and_is_stable() {
         let test = load_mnist5k().unwrap().test;
-        let limited = Limited::new(test.clone(), 100);
+        let limited = Subset::limited(test.clone(), 100);
         assert_eq!(limited.len(), 100);
         let labels: std::collections::BTreeSet<usize> = (0..100).map(|i| limited.get(i).unwrap().1).collect();
         assert!(labels.len() >= 8, "classes seen: {labels:?}");
-        let again = Limited::new(test, 100);
+        let again = Subset::limited(test, 100);
         assert_eq!(limited.get(7).unwrap(), again.get(7).unwrap());
     }
 }

@@ -1,33 +1,10 @@
 //! `dataset.holdout`: a seeded, fixed part of the training set set aside to evaluate on while choosing
 //! hyperparameters, so that the test split is never used for selection.
 
-use super::dataset::{Dataset, DatasetInfo, Image, Splits};
-use crate::error::Result;
+use super::dataset::{Dataset, Splits, Subset};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use std::sync::Arc;
-
-/// A fixed subset of a dataset, named in its fingerprint by `part`.
-struct Part {
-    inner: Arc<dyn Dataset>,
-    indices: Vec<usize>,
-    part: String,
-}
-
-impl Dataset for Part {
-    fn info(&self) -> &DatasetInfo {
-        self.inner.info()
-    }
-    fn len(&self) -> usize {
-        self.indices.len()
-    }
-    fn get(&self, index: usize) -> Result<(Image, usize)> {
-        self.inner.get(self.indices[index])
-    }
-    fn fingerprint(&self) -> String {
-        format!("{}|{}", self.inner.fingerprint(), self.part)
-    }
-}
 
 /// With `fraction` > 0: train on the training set minus a seeded `fraction` of it, and evaluate on that part instead
 /// of the test split (at least one sample each side). With 0 the splits are returned unchanged.
@@ -43,8 +20,7 @@ pub fn hold_out(splits: Splits, fraction: f64) -> Splits {
     held_out.sort_unstable();
     rest.sort_unstable();
     let part = |indices: Vec<usize>, name: &str| -> Arc<dyn Dataset> {
-        let part = format!("holdout={fraction}:{name}");
-        Arc::new(Part { inner: splits.train.clone(), indices, part })
+        Arc::new(Subset::new(splits.train.clone(), indices, format!("holdout={fraction}:{name}")))
     };
     Splits { train: part(rest, "train"), test: part(held_out, "eval") }
 }

@@ -1,7 +1,7 @@
 //! Opening the dataset a spec names: find its files, load the train/test splits and apply `dataset.limit` and `dataset.holdout`.
 
 use super::cifar::{CifarVariant, load_cifar_splits};
-use super::dataset::{Limited, Splits};
+use super::dataset::{Splits, Subset};
 use super::folder::load_folder_splits;
 use super::holdout::hold_out;
 use super::idx::load_idx_splits;
@@ -45,7 +45,7 @@ pub fn open_splits(spec: &DatasetSpec, model_side: usize) -> Result<Splits> {
 
 fn limit(splits: Splits, train: Option<usize>, test: Option<usize>) -> Splits {
     let cap = |set: Arc<dyn super::dataset::Dataset>, n: Option<usize>| match n {
-        Some(n) => Arc::new(Limited::new(set, n)) as Arc<dyn super::dataset::Dataset>,
+        Some(n) => Arc::new(Subset::limited(set, n)) as Arc<dyn super::dataset::Dataset>,
         None => set,
     };
     Splits { train: cap(splits.train, train), test: cap(splits.test, test) }
