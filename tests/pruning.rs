@@ -1,7 +1,7 @@
 //! Library-level pruning tests: hard slicing equals masking, pruned checkpoints reload alone, masks act, ADMM, Taylor.
 
 use burn::tensor::{Device, Distribution, Tensor};
-use gohsp::data::dataset::{Dataset, Limited};
+use gohsp::data::dataset::{Dataset, Subset};
 use gohsp::data::loader::Loader;
 use gohsp::data::mnist5k::load_mnist5k;
 use gohsp::data::recipe::{eval_transform, train_transform};
@@ -314,7 +314,7 @@ fn admm_shrinks_the_primal_residual_and_lands_on_the_budget() {
     let shape = micro_shape();
     let device = Device::flex().autodiff();
     let model = build_vit(&shape, trained(), &device, Path::new("<trained>")).unwrap();
-    let subset: Arc<dyn Dataset> = Arc::new(Limited::new(mnist().train.clone(), 2000));
+    let subset: Arc<dyn Dataset> = Arc::new(Subset::limited(mnist().train.clone(), 2000));
     let train = train_loader(subset, 2);
     let heads = vec![vec![true, false, true, true], vec![true; 4], vec![false, true, true, false]];
     // 9 kept heads of 8 q/k dimensions: 20 pairs go, at least 2 kept per head.
@@ -429,7 +429,7 @@ fn taylor_products_predict_the_loss_change_of_shrinking_a_group() {
 fn taylor_without_calibration_images_is_an_error() {
     let shape = micro_shape();
     let model = build_vit(&shape, &busy_tensors(&shape, 3), &Device::flex().autodiff(), Path::new("<random>")).unwrap();
-    let empty: Arc<dyn Dataset> = Arc::new(Limited::new(mnist().train.clone(), 0));
+    let empty: Arc<dyn Dataset> = Arc::new(Subset::limited(mnist().train.clone(), 0));
     let loader = Loader::new(empty.clone(), eval_transform(empty.info(), 28), 64, true, 3);
     let err = taylor_scores(&model, &loader, 128).err().expect("no images is an error");
     assert!(err.to_string().contains("no calibration image"), "{err}");
