@@ -1,6 +1,6 @@
 //! A Vision Transformer whose blocks each have their own head count and MLP width (timm's layout: pre-norm, exact GELU, class token).
 
-use super::fused::{AttentionDims, attention, gelu, layer_norm, softmax_scaled};
+use super::fused::{AttentionDims, attention, gelu, layer_norm, linear, softmax_scaled};
 use super::shape::{BlockShape, VitShape};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
@@ -34,7 +34,7 @@ impl Attention {
     /// Attention over tokens [B, T, D]; also returns the maps and per-head outputs when `trace` is set.
     pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
         let [b, t, d] = x.dims();
-        let qkv = self.qkv.forward(x.reshape([b * t, d]));
+        let qkv = linear(&self.qkv, x.reshape([b * t, d]));
         let (merged, trace) = if trace {
             let (merged, block_trace) = self.attend_traced(qkv, b, t);
             (merged, Some(block_trace))
@@ -42,7 +42,7 @@ impl Attention {
             let dims = self.dims(b, t);
             (attention(qkv, dims, |qkv| self.attend_traced(qkv, b, t).0), None)
         };
-        (self.proj.forward(merged).reshape([b, t, d]), trace)
+        (linear(&self.proj, merged).reshape([b, t, d]), trace)
     }
 
     fn dims(&self, batch: usize, tokens: usize) -> AttentionDims {
@@ -86,7 +86,7 @@ pub struct Mlp {
 impl Mlp {
     /// fc2(gelu(fc1(x))) over flattened tokens [N, D].
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+        linear(&self.fc2, gelu(linear(&self.fc1, x)))
     }
 }
 
@@ -174,7 +174,7 @@ impl Vit {
         let (gh, gw) = (height / p, width / p);
         let patches =
             images.reshape([b, c, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b * gh * gw, c * p * p]);
-        let tokens = self.patch_embed.forward(patches);
+        let tokens = linear(&self.patch_embed, patches);
         let d = tokens.dims()[1];
         let tokens = tokens.reshape([b, gh * gw, d]);
         let mut prefix = vec![self.cls_token.val().expand([b, 1, d])];
@@ -191,11 +191,11 @@ impl Vit {
         let [b, _, d] = x.dims();
         let prefix = if self.head_dist.is_some() { 2 } else { 1 };
         let tokens = layer_norm(x.narrow(1, 0, prefix), &self.norm, self.eps);
-        let logits = self.head.forward(tokens.clone().narrow(1, 0, 1).reshape([b, d]));
+        let logits = linear(&self.head, tokens.clone().narrow(1, 0, 1).reshape([b, d]));
         match &self.head_dist {
             Some(head_dist) => {
                 let dist = tokens.narrow(1, 1, 1).reshape([b, d]);
-                (logits + head_dist.forward(dist)).div_scalar(2.0)
+                (logits + linear(head_dist, dist)).div_scalar(2.0)
             }
             None => logits,
         }

@@ -5,6 +5,7 @@
 //! is [B * T, H * dh]. Each (image, head) pair is one rayon task calling single-threaded GEMMs.
 
 use super::kernels::{softmax_backward_rows, softmax_rows};
+use super::strided_gemm::{Operand, gemm};
 use rayon::prelude::*;
 
 /// The shape of one attention call.
@@ -59,62 +60,6 @@ struct Shared(*mut f32);
 // SAFETY: tasks write disjoint element sets (their own head's columns of their own image's rows).
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
-
-/// A strided matrix operand: pointer, row stride and column stride in elements.
-#[derive(Clone, Copy)]
-struct Operand {
-    ptr: *const f32,
-    rows: isize,
-    cols: isize,
-}
-
-impl Operand {
-    fn new(ptr: *const f32, rows: usize, cols: usize) -> Self {
-        Self { ptr, rows: rows as isize, cols: cols as isize }
-    }
-
-    fn transposed(self) -> Self {
-        Self { ptr: self.ptr, rows: self.cols, cols: self.rows }
-    }
-}
-
-/// dst[m, n] (row stride `dst_rows`) = beta * lhs[m, k] rhs[k, n], on the calling thread.
-///
-/// # Safety
-/// Every operand must be valid for its extent, and `dst` must not alias the operands.
-unsafe fn gemm(
-    dst: *mut f32,
-    dst_rows: usize,
-    (m, n, k): (usize, usize, usize),
-    lhs: Operand,
-    rhs: Operand,
-    beta: f32,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            dst_rows as isize,
-            false,
-            lhs.ptr,
-            lhs.cols,
-            lhs.rows,
-            rhs.ptr,
-            rhs.cols,
-            rhs.rows,
-            0.0,
-            beta,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
 
 /// Context [B * T, H * dh] from qkv; the probabilities go into `probs` ([B, H, T, T]) when given.
 pub fn attention_forward(qkv: &[f32], dims: AttentionDims, context: &mut [f32], probs: Option<&mut [f32]>) {

@@ -1,4 +1,4 @@
-//! Fused CPU ops of the ViT's hot path (attention, GELU, scaled softmax, LayerNorm): one flex kernel each, forward and backward,
+//! Fused CPU ops of the ViT's hot path (linear layers, attention, GELU, scaled softmax, LayerNorm): one flex kernel each, forward and backward,
 //! instead of the many small ops burn's autodiff composes them from. Other backends get burn's composed ops.
 
 mod attention;
@@ -6,14 +6,18 @@ mod attention_kernel;
 mod gelu;
 mod kernels;
 mod layer_norm;
+mod linear;
+mod linear_kernel;
 mod route;
 mod simd_math;
 mod softmax;
+mod strided_gemm;
 
 pub use attention::attention;
 pub use attention_kernel::AttentionDims;
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
+pub use linear::linear;
 pub use route::with_composed_ops;
 pub use softmax::softmax_scaled;
 

@@ -1,8 +1,8 @@
 //! The fused ops against burn's composed ops, side by side: values, and gradients through autodiff.
 
-use super::{gelu, layer_norm, softmax_scaled, with_composed_ops};
+use super::{gelu, layer_norm, linear, softmax_scaled, with_composed_ops};
 use burn::module::{Module, Param};
-use burn::nn::{LayerNorm, LayerNormConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 
 /// Normwise relative difference max|a - b| / max|b| (sums that cancel to almost nothing carry float32 noise of the
@@ -153,5 +153,58 @@ fn layer_norm_parameter_gradients_are_bit_identical_from_run_to_run() {
     let first = grads_once();
     for _ in 0..5 {
         assert_eq!(grads_once(), first, "the summation order changed between runs");
+    }
+}
+
+fn dense_layer(inputs: usize, outputs: usize, device: &Device) -> Linear {
+    device.seed(21);
+    let mut layer = LinearConfig::new(inputs, outputs).init(device);
+    layer.bias = Some(Param::from_tensor(Tensor::random([outputs], Distribution::Normal(0.0, 1.0), device)));
+    layer
+}
+
+#[test]
+fn linear_matches_burns_linear_in_value_and_input_gradient() {
+    // The second shape is large enough (m * n * k above 192^3) for the GEMMs to run on rayon's threads.
+    for (shape, inputs, outputs) in [([2, 9, 24], 24, 13), ([4, 200, 192], 192, 576)] {
+        let plain = dense_layer(inputs, outputs, &Device::flex());
+        let on_device_of = |x: &Tensor<3>| plain.clone().to_device(&x.device());
+        check_against_composed(&|x| linear(&on_device_of(&x), x.clone()), shape, 1e-5);
+    }
+}
+
+#[test]
+fn linear_weight_and_bias_gradients_match_burns() {
+    let device = Device::flex().autodiff();
+    let layer = dense_layer(40, 24, &device);
+    let x = Tensor::from_data(input([3, 50, 40], 3, &Device::flex()).to_data(), &device);
+    let upstream = Tensor::from_data(input([3, 50, 24], 4, &Device::flex()).to_data(), &device);
+    let grads_of = |out: Tensor<3>| {
+        let grads = (out * upstream.clone()).sum().backward();
+        let weight = layer.weight.val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let bias = layer.bias.as_ref().unwrap().val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        (weight, bias)
+    };
+    let fused = grads_of(linear(&layer, x.clone()));
+    let composed = with_composed_ops(|| grads_of(layer.forward(x.clone())));
+    assert!(relative(&fused.0, &composed.0) < 1e-5, "weight gradients differ");
+    assert!(relative(&fused.1, &composed.1) < 1e-5, "bias gradients differ");
+}
+
+#[test]
+fn linear_gradients_are_bit_identical_from_run_to_run() {
+    let device = Device::flex().autodiff();
+    let layer = dense_layer(192, 384, &device);
+    let x: Tensor<3> = Tensor::from_data(input([8, 100, 192], 8, &Device::flex()).to_data(), &device);
+    let grads_once = || {
+        let grads = linear(&layer, x.clone()).sum().backward();
+        (
+            layer.weight.val().grad(&grads).unwrap().into_data(),
+            layer.bias.as_ref().unwrap().val().grad(&grads).unwrap().into_data(),
+        )
+    };
+    let first = grads_once();
+    for _ in 0..3 {
+        assert_eq!(grads_once(), first, "a threaded GEMM changed its summation order between runs");
     }
 }

@@ -1,0 +1,81 @@
+//! A linear layer (y = x W + b) as one op with its own backward: strided GEMMs into fresh buffers instead of burn's
+//! matmul (which zero-fills and then copies every output to realign it) plus a separate bias add and bias reduction.
+
+use super::linear_kernel::{LinearDims, linear_bias_grad, linear_forward, linear_input_grad, linear_weight_grad};
+use super::route::{NoCheckpointing, Routed, TrackedTensor, contiguous, from_plain, from_tracked, route, values};
+use burn::backend::Flex;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::nn::Linear;
+use burn::tensor::{Tensor, TensorData};
+
+/// `layer` applied to the last axis of `x`, as `Linear::forward` does.
+pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
+    let Some(bias) = layer.bias.as_ref().map(|b| b.val()) else { return layer.forward(x) };
+    let mut out_shape = x.dims();
+    let [inputs, outputs] = layer.weight.dims();
+    let rows = out_shape[..D - 1].iter().product();
+    out_shape[D - 1] = outputs;
+    let dims = LinearDims { rows, inputs, outputs };
+    let flat = x.clone().reshape([rows, inputs]);
+    let y: Tensor<2> = match (route(flat), route(layer.weight.val()), route(bias)) {
+        (Routed::Plain(x), Routed::Plain(w), Routed::Plain(b)) => from_plain(forward(&x, &w, &b, dims)),
+        (Routed::Tracked(x), Routed::Tracked(w), Routed::Tracked(b)) => from_tracked(tracked(x, w, b, dims)),
+        _ => return layer.forward(x),
+    };
+    y.reshape(out_shape)
+}
+
+fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, dims: LinearDims) -> FlexTensor {
+    let (x, w, b) = (contiguous(x), contiguous(w), contiguous(b));
+    let y = linear_forward(values(&x), values(&w), values(&b), dims);
+    matrix(y, dims.rows, dims.outputs)
+}
+
+fn matrix(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, [rows, cols]))
+}
+
+/// What the backward pass keeps: the contiguous input and weight.
+#[derive(Clone, Debug)]
+struct LinearState {
+    x: FlexTensor,
+    w: FlexTensor,
+    dims: LinearDims,
+}
+
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 3> for LinearBackward {
+    type State = LinearState;
+
+    fn backward(self, ops: Ops<LinearState, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let LinearState { x, w, dims } = ops.state;
+        let d_y = contiguous(&grads.consume::<Flex>(&ops.node));
+        let d_y = values(&d_y);
+        let [x_node, w_node, b_node] = ops.parents;
+        if let Some(node) = x_node {
+            grads.register::<Flex>(node.id, matrix(linear_input_grad(d_y, values(&w), dims), dims.rows, dims.inputs));
+        }
+        if let Some(node) = w_node {
+            let d_w = linear_weight_grad(values(&x), d_y, dims);
+            grads.register::<Flex>(node.id, matrix(d_w, dims.inputs, dims.outputs));
+        }
+        if let Some(node) = b_node {
+            let d_b = linear_bias_grad(d_y, dims.outputs);
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(d_b, [dims.outputs])));
+        }
+    }
+}
+
+fn tracked(x: TrackedTensor, w: TrackedTensor, b: TrackedTensor, dims: LinearDims) -> TrackedTensor {
+    let (input, weight) = (contiguous(x.primitive()), contiguous(w.primitive()));
+    let output = forward(&input, &weight, b.primitive(), dims);
+    match LinearBackward.prepare::<NoCheckpointing>([x.node(), w.node(), b.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(LinearState { x: input, w: weight, dims }, output),
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    }
+}

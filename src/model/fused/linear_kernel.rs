@@ -1,0 +1,78 @@
+//! Kernels of a linear layer on burn's [in, out] weight layout: y = x W + b and its three gradients, each a strided
+//! GEMM written straight into a fresh buffer (no zero fill, no transposed copies, the bias as the GEMM's start value).
+
+use super::strided_gemm::{Operand, gemm_threaded};
+
+/// The shape of one linear call: x is [rows, inputs], W is [inputs, outputs].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinearDims {
+    /// Rows of x (images times tokens).
+    pub rows: usize,
+    /// Input features.
+    pub inputs: usize,
+    /// Output features.
+    pub outputs: usize,
+}
+
+/// y [rows, outputs] = x W + b.
+pub fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims) -> Vec<f32> {
+    check(x, weight, dims);
+    assert_eq!(bias.len(), dims.outputs, "bias length");
+    let mut y = Vec::with_capacity(dims.rows * dims.outputs);
+    for _ in 0..dims.rows {
+        y.extend_from_slice(bias);
+    }
+    let (lhs, rhs) = (Operand::row_major(x, dims.inputs), Operand::row_major(weight, dims.outputs));
+    // SAFETY: x, W and y have the extents checked above; y is a fresh buffer.
+    unsafe { gemm_threaded(y.as_mut_ptr(), dims.outputs, (dims.rows, dims.outputs, dims.inputs), lhs, rhs, true) };
+    y
+}
+
+/// dL/dx [rows, inputs] = dy W^T.
+pub fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims) -> Vec<f32> {
+    assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
+    assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
+    let lhs = Operand::row_major(d_y, dims.outputs);
+    let rhs = Operand::row_major(weight, dims.outputs).transposed();
+    product(dims.rows * dims.inputs, |dst| {
+        // SAFETY: dy is [rows, outputs], W^T is [outputs, inputs] and dst [rows, inputs] is fresh.
+        unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), lhs, rhs, false) }
+    })
+}
+
+/// dL/dW [inputs, outputs] = x^T dy.
+pub fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Vec<f32> {
+    assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
+    assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
+    let lhs = Operand::row_major(x, dims.inputs).transposed();
+    let rhs = Operand::row_major(d_y, dims.outputs);
+    product(dims.inputs * dims.outputs, |dst| {
+        // SAFETY: x^T is [inputs, rows], dy is [rows, outputs] and dst [inputs, outputs] is fresh.
+        unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), lhs, rhs, false) }
+    })
+}
+
+/// dL/db [outputs]: dy summed over rows, in row order.
+pub fn linear_bias_grad(d_y: &[f32], outputs: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f32; outputs];
+    for row in d_y.chunks_exact(outputs.max(1)) {
+        for (sum, &g) in sums.iter_mut().zip(row) {
+            *sum += g;
+        }
+    }
+    sums
+}
+
+fn check(x: &[f32], weight: &[f32], dims: LinearDims) {
+    assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
+    assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
+}
+
+/// A buffer of `len` values that `write` fills completely (an empty sum, when the inner size is 0, is zeros).
+fn product(len: usize, write: impl FnOnce(*mut f32)) -> Vec<f32> {
+    let mut values = Vec::with_capacity(len);
+    write(values.as_mut_ptr());
+    // SAFETY: `write` ran a GEMM that does not read its destination and writes every one of its `len` elements.
+    unsafe { values.set_len(len) };
+    values
+}
