@@ -29,6 +29,7 @@ use gohsp::prune::select::keep_top_global;
 use gohsp::spec::types::HeadShare;
 use gohsp::train::batch::{batch_tensors, count_correct};
 use gohsp::train::objective::{CrossEntropy, Objective};
+use gohsp::train::trainer::{TrainConfig, optimizer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
@@ -132,11 +133,24 @@ impl Variant {
         let infer_model = build_vit(&shape, tensors, &Device::flex(), source).expect("random init fits its shape");
         let host = random_batch(&shape, batch, 1);
         let infer_input = batch_tensors(host.clone(), &Device::flex()).0;
-        // The pretrain defaults of src/spec/defaults.rs: weight decay 0.05, per-tensor gradient-norm clip 1.0.
-        let optim = AdamWConfig::new()
-            .with_weight_decay(0.05)
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
-            .init();
+        // The pretrain defaults of src/spec/defaults.rs: weight decay 0.05, per-tensor gradient-norm clip 1.0; the
+        // trainer's fused AdamW, or burn's own AdamW for the all-composed variant.
+        let optim = if composed {
+            AdamWConfig::new()
+                .with_weight_decay(0.05)
+                .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+                .init()
+        } else {
+            let recipe = TrainConfig {
+                epochs: 1,
+                lr: 1e-4,
+                min_lr: 1e-4,
+                warmup_frac: 0.0,
+                weight_decay: 0.05,
+                grad_clip: Some(1.0),
+            };
+            optimizer(&recipe)
+        };
         let objective = CrossEntropy::new(0.1, &train_device);
         Self {
             name,

@@ -1,5 +1,6 @@
 //! Training: schedule, objectives (cross-entropy, distillation), the epoch loop with checkpoints and resume.
 
+pub mod adamw;
 pub mod batch;
 pub mod checkpoint;
 pub mod interrupt;

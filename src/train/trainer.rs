@@ -1,5 +1,6 @@
 //! The training loop: AdamW with warm-up + cosine schedule and gradient clipping, epoch checkpoints and resume.
 
+use super::adamw::FusedAdamW;
 use super::batch::{batch_tensors, count_correct};
 use super::checkpoint::{CheckpointDir, Extras, Progress};
 use super::log::EpochLog;
@@ -12,7 +13,7 @@ use crate::error::Result;
 use crate::model::vit::Vit;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 use std::path::Path;
 use std::time::Instant;
@@ -42,16 +43,22 @@ pub struct Trainer {
     label: String,
 }
 
+/// AdamW with the config's weight decay and per-tensor gradient clipping (what burn's `AdamWConfig::init` builds, with
+/// the fused step of `train::adamw`).
+pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    let optim = ModuleOptimizer::from(FusedAdamW::new(config.weight_decay as f32));
+    match config.grad_clip {
+        Some(clip) => optim.with_grad_clipping(GradientClippingConfig::Norm(clip as f32).init()),
+        None => optim,
+    }
+}
+
 impl Trainer {
     /// A trainer for `epochs` of `loader`'s batches; `label` names the run in logs.
     pub fn new(config: &TrainConfig, loader: &Loader, label: &str) -> Self {
-        let mut adamw = AdamWConfig::new().with_weight_decay(config.weight_decay as f32);
-        if let Some(clip) = config.grad_clip {
-            adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(clip as f32)));
-        }
         let steps_per_epoch = loader.batches_per_epoch();
         let schedule = Schedule::new(config.lr, config.min_lr, config.warmup_frac, config.epochs * steps_per_epoch);
-        Self { optim: adamw.init(), schedule, steps_per_epoch, label: label.to_string() }
+        Self { optim: optimizer(config), schedule, steps_per_epoch, label: label.to_string() }
     }
 
     /// Run epoch `epoch` (0-based) of `loader` on `model` (autodiff device), minimising `objective`; the steps run
