@@ -6,7 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{GohspError, Result};
-use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, extent, write_figure};
+use crate::report::plot_style::draw_axes;
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, write_figure};
 
 /// Viridis colour stops, low to high.
 const VIRIDIS: [(u8, u8, u8); 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
@@ -67,18 +68,17 @@ impl HeatmapFigure {
             .x_label_area_size(44)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.5..heads as f64 - 0.5, -0.5..depth as f64 - 0.5)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(heads)
-            .y_labels(depth)
-            .x_label_formatter(&|x| format!("{}", x.round() as i64))
-            .y_label_formatter(&|y| format!("{}", depth as i64 - 1 - y.round() as i64))
-            .x_desc("head")
-            .y_desc("block")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(heads)
+                .y_labels(depth)
+                .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                .y_label_formatter(&|y| format!("{}", depth as i64 - 1 - y.round() as i64)),
+            "head",
+            "block",
+        )?;
         for (l, row) in self.scores.iter().enumerate() {
             let y = (depth - 1 - l) as f64;
             for (h, &score) in row.iter().enumerate() {
