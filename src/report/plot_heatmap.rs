@@ -9,9 +9,6 @@ use crate::error::{GohspError, Result};
 use crate::report::plot_style::draw_axes;
 use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, write_figure};
 
-/// Viridis colour stops, low to high.
-const VIRIDIS: [(u8, u8, u8); 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
-
 /// The heatmap's data: scores[l][h] and whether head h of block l is kept.
 struct HeatmapFigure {
     scores: Vec<Vec<f64>>,
@@ -41,14 +38,9 @@ pub fn plot_heatmap(
     write_figure(&figure, out_stem, formats)
 }
 
-/// The viridis colour of `t` in [0, 1] (clamped), by linear interpolation between the stops.
+/// The viridis colour of `t` in [0, 1] (clamped), from plotters' colormap.
 fn viridis(t: f64) -> RGBColor {
-    let scaled = t.clamp(0.0, 1.0) * (VIRIDIS.len() - 1) as f64;
-    let i = (scaled.floor() as usize).min(VIRIDIS.len() - 2);
-    let f = scaled - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    ViridisRGB.get_color(t.clamp(0.0, 1.0))
 }
 
 impl HeatmapFigure {
@@ -150,11 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn viridis_runs_from_purple_to_yellow() {
-        assert_eq!(
-            (viridis(0.0), viridis(1.0), viridis(0.5)),
-            (RGBColor(68, 1, 84), RGBColor(253, 231, 37), RGBColor(33, 145, 140))
-        );
+    fn viridis_runs_from_purple_to_yellow_and_clamps() {
+        assert_eq!((viridis(0.0), viridis(1.0)), (RGBColor(68, 1, 84), RGBColor(254, 232, 37)));
+        assert_eq!((viridis(-3.0), viridis(7.0)), (viridis(0.0), viridis(1.0)), "out-of-range scores clamp");
+        let RGBColor(r, g, b) = viridis(0.5);
+        assert!(g > r && g > b, "the middle is green-teal: {:?}", (r, g, b));
     }
 
     #[test]
