@@ -70,11 +70,17 @@ fn latency_here(model: &Vit, batch: usize, warmup: usize, runs: usize) -> Latenc
         let _ = out.into_data();
         start.elapsed().as_secs_f64()
     };
-    (0..warmup).for_each(|_| {
-        run_once();
-    });
-    let mut times: Vec<f64> = (0..runs.max(1)).map(|_| run_once()).collect();
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let median = median_seconds(warmup, runs, run_once);
     Latency { batch, median_ms: median * 1e3, images_per_s: batch as f64 / median }
+}
+
+/// Calls `time_once` `warmup` times without keeping the result, then `runs` times (at least once), and returns the
+/// median of the kept seconds (the upper one of an even count).
+pub fn median_seconds(warmup: usize, runs: usize, mut time_once: impl FnMut() -> f64) -> f64 {
+    (0..warmup).for_each(|_| {
+        time_once();
+    });
+    let mut times: Vec<f64> = (0..runs.max(1)).map(|_| time_once()).collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }

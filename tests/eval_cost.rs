@@ -1,11 +1,11 @@
-//! Library-level cost and evaluation tests: MACs of pruned models against a count from their tensors, latency
-//! bookkeeping, and exact accuracy of a classifier biased towards fixed classes.
+//! Library-level cost and evaluation tests: MACs of pruned models against a count from their tensors, the latency
+//! loop on a fake clock (warm-up excluded, median taken), and exact accuracy of a classifier biased to fixed classes.
 
 use burn::tensor::Device;
 use gohsp::data::loader::Loader;
 use gohsp::data::mnist5k::load_mnist5k;
 use gohsp::data::recipe::eval_transform;
-use gohsp::eval::{accuracy, latency};
+use gohsp::eval::{accuracy, latency, median_seconds};
 use gohsp::model::build::build_vit;
 use gohsp::model::cost::{cost, macs_per_image, param_count};
 use gohsp::model::host::NamedTensors;
@@ -79,14 +79,26 @@ fn micro_model(tensors: &NamedTensors, shape: &VitShape) -> gohsp::model::vit::V
 }
 
 #[test]
-fn latency_reports_a_positive_median_and_the_matching_throughput() {
+fn latency_times_the_requested_batch_after_the_warm_up_and_takes_the_median() {
+    // A fake clock: two slow warm-up passes, then five timed ones; the warm-up must not count.
+    let mut clock = [9.0, 9.0, 0.5, 0.1, 0.4, 0.2, 0.3].into_iter();
+    let mut calls = 0;
+    let median = median_seconds(2, 5, || {
+        calls += 1;
+        clock.next().unwrap()
+    });
+    assert_eq!((median, calls), (0.3, 7), "median of the five timed passes only");
+    let mut even = [0.2, 0.1].into_iter();
+    assert_eq!(median_seconds(0, 2, || even.next().unwrap()), 0.2, "the upper median of an even count");
+    assert_eq!(median_seconds(0, 0, || 0.7), 0.7, "at least one pass is timed");
+    // The real model: the reported batch is the one asked for, and the forward pass ran on it.
     let shape = VitShape::uniform(28, 7, 1, 10, 32, 2, 4, 2.0);
     let model = micro_model(&init_tensors(&shape, 4), &shape);
-    let result = latency(&model, 8, 1, 5);
-    assert_eq!(result.batch, 8);
-    assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
-    let expected = 8.0 / (result.median_ms / 1e3);
-    assert!((result.images_per_s - expected).abs() <= 1e-9 * expected, "{result:?}");
+    for batch in [1, 8] {
+        let result = latency(&model, batch, 1, 3);
+        assert_eq!(result.batch, batch);
+        assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
+    }
 }
 
 #[test]

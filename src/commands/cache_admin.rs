@@ -5,6 +5,7 @@ use crate::cli::SpecArgs;
 use crate::error::{GohspError, IoContext, Result};
 use crate::pipeline::cache::Cache;
 use crate::pipeline::gc::{cache_status, gc};
+use indicatif::HumanBytes;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -14,9 +15,9 @@ pub fn status(results: &Path) -> Result<i32> {
     let entries = cache_status(&cache)?;
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
     for e in &entries {
-        println!("{:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], human_bytes(e.bytes), e.label);
+        println!("{:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], padded_size(e.bytes), e.label);
     }
-    println!("{} entries, {}", entries.len(), human_bytes(total));
+    println!("{} entries, {}", entries.len(), HumanBytes(total));
     Ok(0)
 }
 
@@ -43,9 +44,9 @@ pub fn collect_garbage(results: &Path, dry_run: bool, force: bool, keep: &[PathB
     let report = gc(&Cache::open(results)?, &keys, dry_run)?;
     let verb = if dry_run { "would remove" } else { "removed" };
     for e in &report.removed {
-        println!("{verb}: {:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], human_bytes(e.bytes), e.label);
+        println!("{verb}: {:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], padded_size(e.bytes), e.label);
     }
-    println!("{verb} {} entries ({}), kept {}", report.removed.len(), human_bytes(report.bytes_freed), report.kept);
+    println!("{verb} {} entries ({}), kept {}", report.removed.len(), HumanBytes(report.bytes_freed), report.kept);
     Ok(0)
 }
 
@@ -59,11 +60,7 @@ fn experiment_specs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(specs)
 }
 
-fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
+/// A size like `1.50 KiB`, as a `String`: `HumanBytes` itself ignores `{:>10}`.
+fn padded_size(bytes: u64) -> String {
+    HumanBytes(bytes).to_string()
 }

@@ -86,7 +86,7 @@ fn node_command(results: &Path, args: &SpecArgs) -> Result<NodeCommand> {
 fn new_run_dir(results: &Path, name: &str, started: SystemTime) -> Result<(String, PathBuf)> {
     let base = results.join("runs").join(safe_name(name));
     std::fs::create_dir_all(&base).at_path(&base)?;
-    let stamp: String = clock::rfc3339(started).chars().filter(|c| *c != '-' && *c != ':').collect();
+    let stamp = clock::compact_utc(started);
     let mut id = stamp.clone();
     for attempt in 1.. {
         match std::fs::create_dir(base.join(&id)) {

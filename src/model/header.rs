@@ -3,7 +3,7 @@
 
 use super::hf_names::{is_hugging_face, to_timm_names};
 use super::host::{HostTensor, NamedTensors};
-use super::io::Checkpoint;
+use super::io::{Checkpoint, require_weights_file};
 use super::manifest::{MANIFEST_KEY, PrunedManifest};
 use crate::error::{GohspError, IoContext, Result};
 use serde_json::Value;
@@ -15,13 +15,7 @@ const MAX_HEADER: u64 = 100_000_000;
 
 /// The checkpoint at `path` with every tensor's shape but no values (`data` empty), and its manifest.
 pub fn read_checkpoint_shapes(path: &Path) -> Result<Checkpoint> {
-    if !path.is_file() {
-        return Err(GohspError::input(
-            path,
-            "weights file not found",
-            "check model.weights / --weights; gohsp never downloads weights",
-        ));
-    }
+    require_weights_file(path)?;
     let bad = |message: String| {
         GohspError::input(path, message, "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)")
     };
@@ -98,12 +92,18 @@ mod tests {
     use crate::model::io::{checkpoint_shape, read_checkpoint, save_tensors};
     use crate::model::shape::VitShape;
 
-    #[test]
-    fn shapes_match_a_full_read_without_values() {
+    /// A micro checkpoint with `heads` heads per block, saved in a fresh folder (kept alive by the returned guard).
+    fn saved_micro(heads: usize) -> (tempfile::TempDir, std::path::PathBuf, VitShape) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.safetensors");
-        let shape = VitShape::uniform(28, 7, 1, 10, 16, 2, 2, 2.0);
+        let shape = VitShape::uniform(28, 7, 1, 10, 16, heads, 2, 2.0);
         save_tensors(&init_tensors(&shape, 1), &[], &path).unwrap();
+        (dir, path, shape)
+    }
+
+    #[test]
+    fn shapes_match_a_full_read_without_values() {
+        let (_dir, path, shape) = saved_micro(2);
         let (full, header) = (read_checkpoint(&path).unwrap(), read_checkpoint_shapes(&path).unwrap());
         assert!(header.tensors.values().all(|t| t.data.is_empty()));
         let shapes = |c: &Checkpoint| c.tensors.iter().map(|(n, t)| (n.clone(), t.shape.clone())).collect::<Vec<_>>();
@@ -114,10 +114,7 @@ mod tests {
 
     #[test]
     fn truncation_bad_lengths_and_dtypes_are_input_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.safetensors");
-        let shape = VitShape::uniform(28, 7, 1, 10, 16, 1, 2, 2.0);
-        save_tensors(&init_tensors(&shape, 1), &[], &path).unwrap();
+        let (_dir, path, _) = saved_micro(1);
         let good = std::fs::read(&path).unwrap();
         let header_len = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
         let text = String::from_utf8(good[8..8 + header_len].to_vec()).unwrap();

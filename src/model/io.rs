@@ -23,15 +23,21 @@ pub struct Checkpoint {
     pub hugging_face: bool,
 }
 
-/// Read every tensor of a safetensors file (f32, f64, f16, bf16) and its gohsp manifest.
-pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
-    if !path.is_file() {
-        return Err(GohspError::input(
+/// An input error naming `path` unless it is an existing file (gohsp never downloads weights).
+pub fn require_weights_file(path: &Path) -> Result<()> {
+    match path.is_file() {
+        true => Ok(()),
+        false => Err(GohspError::input(
             path,
             "weights file not found",
             "check model.weights / --weights; gohsp never downloads weights",
-        ));
+        )),
     }
+}
+
+/// Read every tensor of a safetensors file (f32, f64, f16, bf16) and its gohsp manifest.
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
+    require_weights_file(path)?;
     let bytes = std::fs::read(path).at_path(path)?;
     let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| not_safetensors(path, e))?;
     let manifest = manifest_from(metadata.metadata(), path)?;

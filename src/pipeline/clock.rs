@@ -1,26 +1,8 @@
-//! UTC timestamps (RFC 3339 and a file-name-safe form) from `SystemTime`, without a date crate.
+//! UTC timestamps (RFC 3339 and a file-name-safe form) from `SystemTime`, by the `time` crate's calendar.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A UTC calendar time, to the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct UtcTime {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u64,
-    minute: u64,
-    second: u64,
-}
-
-impl UtcTime {
-    fn from_system(time: SystemTime) -> Self {
-        let secs = unix_seconds(time);
-        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-        let of_day = secs.rem_euclid(86_400) as u64;
-        Self { year, month, day, hour: of_day / 3600, minute: of_day / 60 % 60, second: of_day % 60 }
-    }
-}
+use time::OffsetDateTime;
 
 /// Seconds since the Unix epoch (negative before it).
 pub fn unix_seconds(time: SystemTime) -> i64 {
@@ -32,28 +14,27 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
 
 /// `2025-01-02T03:04:05Z`.
 pub fn rfc3339(time: SystemTime) -> String {
-    let t = UtcTime::from_system(time);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
+    let t = utc(time);
+    let (date, clock) = (t.date(), t.time());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        date.year(),
+        date.month() as u8,
+        date.day(),
+        clock.hour(),
+        clock.minute(),
+        clock.second()
+    )
 }
 
 /// `20250102T030405Z`: sortable and safe in file names on every OS.
 pub fn compact_utc(time: SystemTime) -> String {
-    let t = UtcTime::from_system(time);
-    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
+    rfc3339(time).replace(['-', ':'], "")
 }
 
-/// (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The UTC calendar time of `time`, to the whole second (rounded towards the epoch, as `unix_seconds`).
+fn utc(time: SystemTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix_seconds(time)).expect("a system time within the years -9999 to 9999")
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::cache::Cache;
 use super::entry::EntryRecord;
 use super::key::CacheKey;
-use super::lock::EntryLock;
+use super::lock::try_lock_entry;
 use super::stage::StageKind;
 use crate::error::{IoContext, Result};
 
@@ -73,7 +73,7 @@ pub fn gc(cache: &Cache, keep: &HashSet<String>, dry_run: bool) -> Result<GcRepo
             continue;
         }
         if !dry_run {
-            let Some(_lock) = EntryLock::try_acquire(cache, &entry.key)? else { continue };
+            let Some(_lock) = try_lock_entry(cache, &entry.key)? else { continue };
             cache.remove_entry_dir(&cache.entry_dir(entry.kind, &entry.key))?;
         }
         report.bytes_freed += entry.bytes;

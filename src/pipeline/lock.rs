@@ -1,62 +1,76 @@
-//! A per-entry exclusive file lock (`ROOT/locks/<key>.lock`): processes running one spec build each node once.
+//! Exclusive file locks: one per cache entry (`ROOT/locks/<key>.lock`), so processes running one spec build each node
+//! once, and the one the publisher takes beside a results folder.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::cache::Cache;
 use super::key::CacheKey;
 use crate::error::{IoContext, Result};
 
-/// Held while a node is being built; released on drop. The lock file itself stays.
+/// An exclusive lock on one file (created when missing), held until drop. The lock file itself stays.
 #[derive(Debug)]
-pub struct EntryLock {
+pub struct FileLock {
     file: File,
     path: PathBuf,
 }
 
-impl EntryLock {
-    /// Takes the lock of `key`, waiting (and saying so in the log) while another process or thread holds it.
-    pub fn acquire(cache: &Cache, key: &CacheKey, label: &str) -> Result<Self> {
-        let (file, path) = open_lock_file(cache, key)?;
+impl FileLock {
+    /// Takes the lock of `path`; when another process or thread holds it, calls `on_wait` once and waits.
+    pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<Self> {
+        let file = open_lock_file(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                tracing::info!("waiting for another process that is building {label} ({})", key.short());
-                file.lock().at_path(&path)?;
+                on_wait();
+                file.lock().at_path(path)?;
             }
-            Err(TryLockError::Error(e)) => return Err(e).at_path(&path),
+            Err(TryLockError::Error(e)) => return Err(e).at_path(path),
         }
-        Ok(Self { file, path })
+        Ok(Self { file, path: path.to_path_buf() })
     }
 
-    /// Takes the lock of `key` if nobody holds it; `None` when another process or thread does.
-    pub fn try_acquire(cache: &Cache, key: &CacheKey) -> Result<Option<Self>> {
-        let (file, path) = open_lock_file(cache, key)?;
+    /// Takes the lock of `path` if nobody holds it; `None` when another process or thread does.
+    pub fn try_acquire(path: &Path) -> Result<Option<Self>> {
+        let file = open_lock_file(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Self { file, path })),
+            Ok(()) => Ok(Some(Self { file, path: path.to_path_buf() })),
             Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(e).at_path(&path),
+            Err(TryLockError::Error(e)) => Err(e).at_path(path),
         }
     }
 
     /// The lock file.
-    pub fn path(&self) -> &PathBuf {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 }
 
-/// Opens (creating) the lock file of `key`.
-fn open_lock_file(cache: &Cache, key: &CacheKey) -> Result<(File, PathBuf)> {
-    let path = cache.lock_path(key);
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).at_path(&path)?;
-    Ok((file, path))
-}
-
-impl Drop for EntryLock {
+impl Drop for FileLock {
     fn drop(&mut self) {
         // Closing the file releases the lock too; unlocking first makes the release immediate and explicit.
         let _ = self.file.unlock();
     }
+}
+
+/// Takes the lock of cache entry `key`, waiting (and saying so in the log) while another process or thread holds it.
+pub fn lock_entry(cache: &Cache, key: &CacheKey, label: &str) -> Result<FileLock> {
+    FileLock::acquire(&cache.lock_path(key), || {
+        tracing::info!("waiting for another process that is building {label} ({})", key.short());
+    })
+}
+
+/// Takes the lock of cache entry `key` if nobody holds it; `None` when another process or thread does.
+pub fn try_lock_entry(cache: &Cache, key: &CacheKey) -> Result<Option<FileLock>> {
+    FileLock::try_acquire(&cache.lock_path(key))
+}
+
+/// Opens (creating) a lock file and the folder it sits in.
+fn open_lock_file(path: &Path) -> Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).at_path(parent)?;
+    }
+    OpenOptions::new().create(true).truncate(false).write(true).open(path).at_path(path)
 }
 
 #[cfg(test)]
@@ -78,7 +92,7 @@ mod tests {
             for _ in 0..2 {
                 scope.spawn(|| {
                     barrier.wait();
-                    let lock = EntryLock::acquire(&cache, &key, "node").unwrap();
+                    let lock = lock_entry(&cache, &key, "node").unwrap();
                     assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "another holder was inside");
                     std::thread::sleep(Duration::from_millis(30));
                     inside.fetch_sub(1, Ordering::SeqCst);
@@ -94,11 +108,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let cache = Cache::open(root.path()).unwrap();
         let key = CacheKey("a".repeat(64));
-        let first = EntryLock::acquire(&cache, &key, "node").unwrap();
-        assert_eq!(first.path(), &cache.lock_path(&key));
-        assert!(EntryLock::try_acquire(&cache, &key).unwrap().is_none(), "held by `first`");
+        let first = lock_entry(&cache, &key, "node").unwrap();
+        assert_eq!(first.path(), cache.lock_path(&key));
+        assert!(try_lock_entry(&cache, &key).unwrap().is_none(), "held by `first`");
         drop(first);
-        assert!(EntryLock::try_acquire(&cache, &key).unwrap().is_some());
-        EntryLock::acquire(&cache, &key, "node").unwrap();
+        assert!(try_lock_entry(&cache, &key).unwrap().is_some());
+        lock_entry(&cache, &key, "node").unwrap();
     }
 }

@@ -1,16 +1,37 @@
-//! A test-only stage that writes one file, counts its runs, and can fail, sleep or record when it ran.
+//! A test-only stage that writes one file, counts its runs, and can fail, sleep or wait at a rendezvous with others.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::stage::{Stage, StageContext, StageKind};
 use crate::error::{GohspError, IoContext, Result};
 
-/// When a mock stage ran: its label, start and end.
-pub type RunSpan = (String, Instant, Instant);
+/// A meeting point for stages that must run at the same time: each waits until all `parties` have arrived.
+pub struct Rendezvous {
+    arrived: Mutex<usize>,
+    all_here: Condvar,
+    parties: usize,
+    timeout: Duration,
+}
+
+impl Rendezvous {
+    /// A rendezvous of `parties` stages; one that waits longer than `timeout` gives up.
+    pub fn new(parties: usize, timeout: Duration) -> Arc<Self> {
+        Arc::new(Self { arrived: Mutex::new(0), all_here: Condvar::new(), parties, timeout })
+    }
+
+    /// Arrive and wait for the others: false when they did not all arrive within the timeout.
+    pub fn meet(&self) -> bool {
+        let mut arrived = self.arrived.lock().unwrap();
+        *arrived += 1;
+        self.all_here.notify_all();
+        let (arrived, _) = self.all_here.wait_timeout_while(arrived, self.timeout, |n| *n < self.parties).unwrap();
+        *arrived >= self.parties
+    }
+}
 
 /// A stage for tests: writes `out.txt` (its label, params and the inputs' contents) and counts invocations.
 pub struct MockStage {
@@ -20,7 +41,7 @@ pub struct MockStage {
     runs: AtomicUsize,
     fail: bool,
     sleep: Duration,
-    spans: Option<Arc<Mutex<Vec<RunSpan>>>>,
+    rendezvous: Option<Arc<Rendezvous>>,
 }
 
 impl MockStage {
@@ -33,7 +54,7 @@ impl MockStage {
             runs: AtomicUsize::new(0),
             fail: false,
             sleep: Duration::ZERO,
-            spans: None,
+            rendezvous: None,
         }
     }
 
@@ -48,10 +69,15 @@ impl MockStage {
         self
     }
 
-    /// This stage sleeps `ms` milliseconds and records its run span in `spans`.
-    pub fn slow(mut self, ms: u64, spans: Arc<Mutex<Vec<RunSpan>>>) -> Self {
+    /// This stage sleeps `ms` milliseconds.
+    pub fn slow(mut self, ms: u64) -> Self {
         self.sleep = Duration::from_millis(ms);
-        self.spans = Some(spans);
+        self
+    }
+
+    /// This stage waits at `rendezvous` before its work, and fails when the others never come.
+    pub fn meeting(mut self, rendezvous: Arc<Rendezvous>) -> Self {
+        self.rendezvous = Some(rendezvous);
         self
     }
 
@@ -76,7 +102,11 @@ impl Stage for MockStage {
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
         self.runs.fetch_add(1, Ordering::SeqCst);
-        let start = Instant::now();
+        if let Some(rendezvous) = &self.rendezvous
+            && !rendezvous.meet()
+        {
+            return Err(GohspError::stage(&self.label, "the other stages of the rendezvous never ran alongside"));
+        }
         std::thread::sleep(self.sleep);
         let mut text = format!("{} {}\n", self.label, self.params);
         for input in &ctx.inputs {
@@ -86,9 +116,6 @@ impl Stage for MockStage {
         let out = ctx.out_dir.join("out.txt");
         std::fs::write(&out, text).at_path(&out)?;
         std::fs::write(ctx.work_dir.join("checkpoint"), b"epoch 1").at_path(&ctx.work_dir)?;
-        if let Some(spans) = &self.spans {
-            spans.lock().unwrap().push((self.label.clone(), start, Instant::now()));
-        }
         if self.fail {
             return Err(GohspError::stage(&self.label, "mock failure"));
         }

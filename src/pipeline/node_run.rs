@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 use super::cache::{Cache, Lookup};
 use super::dag::{Plan, PlanNode};
 use super::entry::EntryRecord;
-use super::lock::EntryLock;
+use super::lock::lock_entry;
 use super::stage::{InputArtifact, StageContext};
 use super::summary::NodeRunStatus;
 use crate::error::{GohspError, IoContext, Result};
@@ -42,7 +42,7 @@ fn try_build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry
     if dry_run {
         return Ok(NodeRunStatus::WouldRun);
     }
-    let _lock = EntryLock::acquire(cache, key, &node.label)?;
+    let _lock = lock_entry(cache, key, &node.label)?;
     if !forced {
         match cache.lookup(kind, key)? {
             Lookup::Hit(_) => {

@@ -1,4 +1,4 @@
-//! A progress bar over a plan's nodes, shown only when stderr is a terminal and `CI` is unset.
+//! Progress bars: the one check of whether to draw them (a terminal, not CI), and a bar over a plan's nodes.
 
 use std::io::IsTerminal;
 
@@ -12,12 +12,7 @@ pub struct NodeProgress {
 impl NodeProgress {
     /// A bar over `nodes` nodes (hidden off a terminal or under CI).
     pub fn new(nodes: usize) -> Self {
-        Self::with_visibility(nodes, is_interactive())
-    }
-
-    /// A bar over `nodes` nodes, drawn only when `visible`.
-    pub fn with_visibility(nodes: usize, visible: bool) -> Self {
-        let bar = if visible { ProgressBar::new(nodes as u64) } else { ProgressBar::hidden() };
+        let bar = if is_interactive() { ProgressBar::new(nodes as u64) } else { ProgressBar::hidden() };
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} nodes  {elapsed}  {msg}") {
             bar.set_style(style);
         }
@@ -30,20 +25,20 @@ impl NodeProgress {
         self.bar.inc(1);
     }
 
-    /// How many nodes finished so far.
-    pub fn done(&self) -> u64 {
-        self.bar.position()
-    }
-
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }
 
-/// Whether progress bars should be drawn: stderr is a terminal and the `CI` variable is unset.
+/// Whether progress bars (the plan's and training's) should be drawn: stderr is a terminal and `CI` is unset.
 pub fn is_interactive() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+    bars_wanted(std::io::stderr().is_terminal(), std::env::var_os("CI").is_some())
+}
+
+/// The rule behind `is_interactive`: a terminal, and not under CI (whatever `CI`'s value, even empty).
+fn bars_wanted(stderr_is_terminal: bool, ci_is_set: bool) -> bool {
+    stderr_is_terminal && !ci_is_set
 }
 
 #[cfg(test)]
@@ -51,11 +46,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_finished_nodes_even_when_hidden() {
-        let progress = NodeProgress::with_visibility(3, false);
-        progress.node_done("a");
-        progress.node_done("b");
-        assert_eq!(progress.done(), 2);
-        progress.finish();
+    fn bars_show_only_on_a_terminal_outside_ci() {
+        assert!(bars_wanted(true, false));
+        assert!(!bars_wanted(true, true), "CI hides the bars even on a terminal");
+        assert!(!bars_wanted(false, false), "no bars into a pipe or file");
+        assert!(!bars_wanted(false, true));
     }
 }

@@ -2,7 +2,7 @@
 
 use super::admm_penalty::prunable_names;
 use super::mask::StructureMask;
-use super::norms::{neuron_norms, qk_pair_norms};
+use super::norms::{l2, neuron_norms, qk_pair_norms};
 use super::qk_pairs::keep_top_pairs;
 use super::select::keep_top_global;
 use crate::error::{GohspError, Result};
@@ -46,7 +46,7 @@ pub fn combine(a: &NamedTensors, b: &NamedTensors, sign: f32) -> NamedTensors {
 
 /// Frobenius norm over all tensors.
 pub fn frobenius(tensors: &NamedTensors) -> f64 {
-    tensors.values().flat_map(|t| t.data.iter()).map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
+    l2(tensors.values().flat_map(|t| t.data.iter()))
 }
 
 /// Projection of `v` onto S: zero the removed heads, keep the neuron groups of largest L2 norm (the Euclidean

@@ -62,8 +62,9 @@ fn per_neuron(shape: &VitShape, tensors: &NamedTensors, reduce: fn(&[f32]) -> f6
         .collect()
 }
 
-fn l2(values: &[f32]) -> f64 {
-    values.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
+/// Euclidean norm of `values`, with the squares summed in f64 in iteration order (the order fixes the last bits).
+pub fn l2<'a>(values: impl IntoIterator<Item = &'a f32>) -> f64 {
+    values.into_iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
 }
 
 fn abs_sum(values: &[f32]) -> f64 {
@@ -72,12 +73,12 @@ fn abs_sum(values: &[f32]) -> f64 {
 
 /// L2 norm of every head group, per block.
 pub fn head_norms(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
-    per_head(shape, tensors, l2)
+    per_head(shape, tensors, |values| l2(values))
 }
 
 /// L2 norm of every neuron group, per block.
 pub fn neuron_norms(shape: &VitShape, tensors: &NamedTensors) -> Vec<Vec<f64>> {
-    per_neuron(shape, tensors, l2)
+    per_neuron(shape, tensors, |values| l2(values))
 }
 
 /// Sum of |value| over every head group (Taylor scores when the tensors hold g * w).

@@ -8,7 +8,8 @@ use plotters::prelude::*;
 use crate::error::{GohspError, Result};
 use crate::report::aggregate::AggregatedRow;
 use crate::report::plot_style::write_figure;
-use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{draw_axes, draw_legend, line_key};
 
 /// One method's curve: (target sparsity %, mean top-1, std top-1) sorted by sparsity.
 struct MethodLine {
@@ -75,20 +76,11 @@ impl Figure for AccuracyFigure {
             .x_label_area_size(48)
             .y_label_area_size(64)
             .build_cartesian_2d(x_range.clone(), y_range)?;
-        chart
-            .configure_mesh()
-            .x_desc("target sparsity (%)")
-            .y_desc("top-1 (%)")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(&mut chart.configure_mesh(), "target sparsity (%)", "top-1 (%)")?;
         for (i, line) in self.lines.iter().enumerate() {
             let style = series_color(i).stroke_width(2);
             let xy = line.points.iter().map(|p| (p.0, p.1));
-            chart
-                .draw_series(LineSeries::new(xy.clone(), style))?
-                .label(line.label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            chart.draw_series(LineSeries::new(xy.clone(), style))?.label(line.label.as_str()).legend(line_key(style));
             chart.draw_series(xy.map(|p| Circle::new(p, 4, style.filled())))?;
             let bars = line.points.iter().filter(|p| p.2 > 0.0);
             chart.draw_series(bars.map(|&(x, m, s)| ErrorBar::new_vertical(x, m - s, m, m + s, style, 10)))?;
@@ -96,18 +88,9 @@ impl Figure for AccuracyFigure {
         for (j, (label, level)) in self.dense.iter().enumerate() {
             let style = RGBColor(0, 0, 0).mix(1.0 - 0.3 * j as f64).stroke_width(2);
             let ends = [(x_range.start, *level), (x_range.end, *level)];
-            chart
-                .draw_series(DashedLineSeries::new(ends, 10, 6, style))?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            chart.draw_series(DashedLineSeries::new(ends, 10, 6, style))?.label(label.as_str()).legend(line_key(style));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)
     }
 }
 

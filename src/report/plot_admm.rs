@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{GohspError, Result};
 use crate::report::plot_style::write_figure;
-use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{draw_axes, draw_legend, line_key};
 
 /// What the ADMM stage logs after each round.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -72,30 +73,21 @@ impl AdmmFigure {
             .x_label_area_size(44)
             .y_label_area_size(72)
             .build_cartesian_2d(self.round_range(), (lo / 1.5..hi * 1.5).log_scale())?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { String::new() })
-            .y_label_formatter(&|y| format!("{y:.0e}"))
-            .x_desc("round")
-            .y_desc("residual (relative)")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { String::new() })
+                .y_label_formatter(&|y| format!("{y:.0e}")),
+            "round",
+            "residual (relative)",
+        )?;
         for (i, (label, values)) in [("primal ||W-Z||/||W||", &primal), ("dual", &dual)].into_iter().enumerate() {
             let style = series_color(i).stroke_width(2);
             let points = self.series(values);
-            chart
-                .draw_series(LineSeries::new(points.clone(), style))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            chart.draw_series(LineSeries::new(points.clone(), style))?.label(label).legend(line_key(style));
             chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, style.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
+        draw_legend(&mut chart, SeriesLabelPosition::MiddleRight)
     }
 
     /// Right panel: the hard-pruned top-1 per round.
@@ -108,14 +100,13 @@ impl AdmmFigure {
             .x_label_area_size(44)
             .y_label_area_size(64)
             .build_cartesian_2d(self.round_range(), padded(lo, hi))?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { String::new() })
-            .x_desc("round")
-            .y_desc("top-1 (%)")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { String::new() }),
+            "round",
+            "top-1 (%)",
+        )?;
         let style = series_color(2).stroke_width(2);
         let points = self.series(&top1);
         chart.draw_series(LineSeries::new(points.clone(), style))?;

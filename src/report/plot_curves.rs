@@ -7,7 +7,8 @@ use plotters::prelude::*;
 
 use crate::error::{GohspError, Result};
 use crate::report::plot_style::write_figure;
-use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{draw_axes, draw_legend, line_key};
 
 /// The loss-curve plot's data: (label, (epoch, loss) points sorted by epoch).
 struct CurvesFigure {
@@ -47,30 +48,18 @@ impl Figure for CurvesFigure {
             .x_label_area_size(48)
             .y_label_area_size(64)
             .build_cartesian_2d(padded(x_min, x_max), padded(y_min, y_max))?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc("loss")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(&mut chart.configure_mesh(), "epoch", "loss")?;
         for (i, (label, points)) in self.curves.iter().enumerate() {
             let style = series_color(i).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(points.iter().copied(), style))?
                 .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                .legend(line_key(style));
             if points.len() <= 40 {
                 chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, style.filled())))?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

@@ -6,10 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{GohspError, Result};
-use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, extent, write_figure};
-
-/// Viridis colour stops, low to high.
-const VIRIDIS: [(u8, u8, u8); 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
+use crate::report::plot_style::draw_axes;
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, write_figure};
 
 /// The heatmap's data: scores[l][h] and whether head h of block l is kept.
 struct HeatmapFigure {
@@ -40,14 +38,9 @@ pub fn plot_heatmap(
     write_figure(&figure, out_stem, formats)
 }
 
-/// The viridis colour of `t` in [0, 1] (clamped), by linear interpolation between the stops.
+/// The viridis colour of `t` in [0, 1] (clamped), from plotters' colormap.
 fn viridis(t: f64) -> RGBColor {
-    let scaled = t.clamp(0.0, 1.0) * (VIRIDIS.len() - 1) as f64;
-    let i = (scaled.floor() as usize).min(VIRIDIS.len() - 2);
-    let f = scaled - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    ViridisRGB.get_color(t.clamp(0.0, 1.0))
 }
 
 impl HeatmapFigure {
@@ -67,18 +60,17 @@ impl HeatmapFigure {
             .x_label_area_size(44)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.5..heads as f64 - 0.5, -0.5..depth as f64 - 0.5)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(heads)
-            .y_labels(depth)
-            .x_label_formatter(&|x| format!("{}", x.round() as i64))
-            .y_label_formatter(&|y| format!("{}", depth as i64 - 1 - y.round() as i64))
-            .x_desc("head")
-            .y_desc("block")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(heads)
+                .y_labels(depth)
+                .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                .y_label_formatter(&|y| format!("{}", depth as i64 - 1 - y.round() as i64)),
+            "head",
+            "block",
+        )?;
         for (l, row) in self.scores.iter().enumerate() {
             let y = (depth - 1 - l) as f64;
             for (h, &score) in row.iter().enumerate() {
@@ -150,11 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn viridis_runs_from_purple_to_yellow() {
-        assert_eq!(
-            (viridis(0.0), viridis(1.0), viridis(0.5)),
-            (RGBColor(68, 1, 84), RGBColor(253, 231, 37), RGBColor(33, 145, 140))
-        );
+    fn viridis_runs_from_purple_to_yellow_and_clamps() {
+        assert_eq!((viridis(0.0), viridis(1.0)), (RGBColor(68, 1, 84), RGBColor(254, 232, 37)));
+        assert_eq!((viridis(-3.0), viridis(7.0)), (viridis(0.0), viridis(1.0)), "out-of-range scores clamp");
+        let RGBColor(r, g, b) = viridis(0.5);
+        assert!(g > r && g > b, "the middle is green-teal: {:?}", (r, g, b));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use plotters::prelude::*;
 
 use crate::error::{GohspError, Result};
 use crate::model::shape::BlockShape;
-use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE, series_color, write_figure};
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, series_color, write_figure};
+use crate::report::plot_style::{draw_axes, draw_legend};
 
 /// The structure plot's data: one (label, blocks) entry per model, dense first.
 struct StructureFigure {
@@ -66,17 +67,16 @@ impl StructureFigure {
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(-0.5..depth as f64 - 0.5, 0.0..y_max as f64 * self.headroom())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(depth)
-            .x_label_formatter(&|x| format!("{}", x.round() as i64))
-            .y_label_formatter(&|y| if y.fract() == 0.0 { format!("{y:.0}") } else { String::new() })
-            .x_desc("block")
-            .y_desc(y_desc)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, LABEL_SIZE))
-            .draw()?;
+        draw_axes(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(depth)
+                .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                .y_label_formatter(&|y| if y.fract() == 0.0 { format!("{y:.0}") } else { String::new() }),
+            "block",
+            y_desc,
+        )?;
         let width = 0.8 / self.models.len() as f64;
         for (k, (label, blocks)) in self.models.iter().enumerate() {
             let color = if k == 0 { RGBColor(160, 160, 160) } else { series_color(k - 1) };
@@ -89,13 +89,7 @@ impl StructureFigure {
                 .label(label.as_str())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

@@ -1,10 +1,13 @@
-//! Shared plot machinery: the bundled font, the colours, output formats, and writing one figure as SVG and PNG.
+//! Shared plot machinery: the bundled font, the colours, the legend, output formats, and writing one figure as SVG
+//! and PNG.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use plotters::coord::Shift;
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -19,7 +22,7 @@ pub const SIZE: (u32, u32) = (800, 560);
 /// Font size of titles.
 pub const TITLE_SIZE: u32 = 24;
 /// Font size of axis descriptions.
-pub const LABEL_SIZE: u32 = 18;
+const LABEL_SIZE: u32 = 18;
 /// Colours of the series, in order (matplotlib's tab10).
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -98,6 +101,35 @@ fn with_suffix(stem: &Path, extension: &str) -> PathBuf {
     name.push(".");
     name.push(extension);
     PathBuf::from(name)
+}
+
+/// Draw `mesh` (configured by the caller) with the axis titles `x_desc` and `y_desc` in the plots' fonts.
+pub fn draw_axes<X, Y, XT, YT, DB>(mesh: &mut MeshStyle<'_, '_, X, Y, DB>, x_desc: &str, y_desc: &str) -> DrawResult<DB>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    mesh.x_desc(x_desc).y_desc(y_desc).label_style((FONT, 14)).axis_desc_style((FONT, LABEL_SIZE)).draw()
+}
+
+/// Draw the legend of `chart`'s labelled series at `position`, in the one style every plot uses.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+}
+
+/// The legend key of a line series: a short stroke in the series' `style`.
+pub fn line_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
 }
 
 /// Pad a value range by 5% on each side (or by 1 when it is a single value) so points do not sit on the frame.

@@ -182,14 +182,12 @@ mod tests {
 
     #[test]
     fn markdown_matches_the_committed_snapshot() {
-        let expected = include_str!("../../tests/fixtures/report/expected_batch1.md");
-        assert_eq!(render_markdown(&fixture_rows(), None), expected);
+        insta::assert_snapshot!("batch1_markdown", render_markdown(&fixture_rows(), None));
     }
 
     #[test]
     fn latex_matches_the_committed_snapshot() {
-        let expected = include_str!("../../tests/fixtures/report/expected_batch1.tex");
-        assert_eq!(render_latex(&fixture_rows(), None), expected);
+        insta::assert_snapshot!("batch1_latex", render_latex(&fixture_rows(), None));
     }
 
     #[test]

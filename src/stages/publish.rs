@@ -3,6 +3,7 @@
 use crate::error::{GohspError, IoContext, Result};
 use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{NodeId, Plan};
+use crate::pipeline::lock::FileLock;
 use std::path::Path;
 
 /// Replace `dest` (a generated folder) with the report's artifacts and return results.md's text.
@@ -12,24 +13,15 @@ pub fn publish_report(plan: &Plan, report: NodeId, cache: &Cache, dest: &Path) -
         return Err(GohspError::Internal(format!("report entry {} vanished before publishing", node.key.as_str())));
     };
     // Two processes may finish the same spec at once: one publishes at a time (the lock is released on drop).
-    let _guard = publish_lock(dest)?;
+    let _guard = FileLock::acquire(&dest.with_extension("lock"), || {
+        tracing::info!("waiting for another process that is publishing {}", dest.display());
+    })?;
     if dest.is_dir() {
         // Plots of an earlier, different grid must not linger beside this report's.
         std::fs::remove_dir_all(dest).at_path(dest)?;
     }
     copy_tree(&entry, dest)?;
     std::fs::read_to_string(dest.join("results.md")).or_else(|_| Ok(String::new()))
-}
-
-/// An exclusive lock on `<dest>.lock`, beside the published folder.
-fn publish_lock(dest: &Path) -> Result<std::fs::File> {
-    let path = dest.with_extension("lock");
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).at_path(parent)?;
-    }
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).at_path(&path)?;
-    file.lock().at_path(&path)?;
-    Ok(file)
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {

@@ -1,12 +1,8 @@
 //! Progress display for training: a bar per epoch on an interactive terminal, nothing extra otherwise (logs cover it).
 
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
 
-/// Whether progress bars should be drawn: stderr is a terminal and CI is not set.
-pub fn bars_enabled() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
+use crate::pipeline::progress::is_interactive;
 
 /// A progress bar over the batches of one epoch (hidden when bars are disabled).
 pub struct EpochBar {
@@ -16,7 +12,7 @@ pub struct EpochBar {
 impl EpochBar {
     /// A bar for epoch `epoch` of run `label` with `batches` steps.
     pub fn new(label: &str, epoch: usize, batches: usize) -> Self {
-        if !bars_enabled() {
+        if !is_interactive() {
             return Self { bar: ProgressBar::hidden() };
         }
         let bar = ProgressBar::new(batches as u64);
