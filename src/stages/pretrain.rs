@@ -91,9 +91,8 @@ impl PretrainStage {
     }
 }
 
-/// blake3 of a file's bytes, hex.
+/// blake3 of a file's bytes, hex, streamed (the same function that checksums cache entries).
 pub fn file_digest(path: &Path) -> Result<String> {
     use crate::error::IoContext;
-    let bytes = std::fs::read(path).at_path(path)?;
-    Ok(blake3::hash(&bytes).to_hex().to_string())
+    crate::pipeline::checksum::hash_file(path).at_path(path)
 }
