@@ -26,7 +26,7 @@ pub fn run(
     executor: &ExecutorArgs,
 ) -> Result<i32> {
     let (started, clock) = (SystemTime::now(), Instant::now());
-    let (loaded, built) = load_plan(args)?;
+    let (loaded, built) = load_plan(results, args)?;
     let chosen = choose_executor(&loaded, executor)?;
     if chosen.kind == ExecutorKind::Slurm {
         if !force.is_empty() {
