@@ -52,6 +52,20 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Records a file that another writer streamed to `path`; under `GOHSP_FAULT_TEAR=1` the fatal write is first cut
+/// to half its bytes, as [`write`] would have left it.
+pub fn streamed(path: &Path) -> std::io::Result<()> {
+    let next = WRITES.load(Ordering::SeqCst) + 1;
+    if limit() == Some(next) && tearing() {
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.set_len(file.metadata()?.len() / 2)?;
+        file.sync_all()?;
+        abort(next, path, "in the middle of");
+    }
+    wrote(path);
+    Ok(())
+}
+
 /// Like [`write`], then flushes the file to disk, so a later rename publishes complete content.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write(path, bytes)?;

@@ -368,11 +368,26 @@ fn a_full_disk_fails_with_one_line_and_a_rerun_with_room_ends_with_the_reference
     let line = errors[0];
     assert!(line.contains("No space left on device") && line.contains("hint:"), "{line}");
     assert!(!line.contains("Io(") && !full.stderr.contains("panicked"), "{}", full.stderr);
+    let failed_write = first_failed_write(&full.stderr);
+    assert!(!failed_write.ends_with("run.json"), "the first failed write was run.json:\n{}", full.stderr);
+    assert!(
+        line.contains(&failed_write),
+        "the error line does not name the file whose write failed ({failed_write}): {line}"
+    );
     let remount = std::process::Command::new("mount").args(["-o", "remount,size=64m"]).arg(&results).status().unwrap();
     assert!(remount.success());
     rerun_matches_reference(&results, "after the disk got room");
     drop(unmount);
     println!("faults: disk full: failed with `{line}`, rerun with room matched the reference");
+}
+
+/// The path in the first logged node failure "failed: cannot access PATH: REASON": the file whose write failed.
+fn first_failed_write(stderr: &str) -> String {
+    let line = stderr.lines().find(|l| l.contains(" failed: cannot access ")).unwrap_or_else(|| {
+        panic!("no node failure naming a file in the log:\n{stderr}");
+    });
+    let after = line.split(" failed: cannot access ").nth(1).unwrap();
+    after.split(": ").next().unwrap().to_string()
 }
 
 /// Unmounts the tmpfs at `path` when dropped.

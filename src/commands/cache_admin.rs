@@ -29,7 +29,7 @@ pub fn collect_garbage(results: &Path, dry_run: bool, force: bool, keep: &[PathB
     let mut failed = Vec::new();
     for spec in &specs {
         let args = SpecArgs { spec: spec.clone(), sets: vec![], device: None };
-        match load_plan(&args) {
+        match load_plan(results, &args) {
             Ok((_, built)) => keys.extend(built.plan.nodes().iter().map(|n| n.key.as_str().to_string())),
             Err(e) if force => tracing::warn!(spec = %spec.display(), "not counted as reachable (--force): {e}"),
             Err(e) => failed.push(format!("{} ({e})", spec.display())),

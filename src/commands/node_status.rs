@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Print one line per node and a count per standing.
 pub fn node_status(results: &Path, spec: &Path, sets: &[String]) -> Result<i32> {
     let args = SpecArgs { spec: PathBuf::from(spec), sets: sets.to_vec(), device: None };
-    let (loaded, built) = load_plan(&args)?;
+    let (loaded, built) = load_plan(results, &args)?;
     let cache = Cache::open(results)?;
     let lines = standings(&built.plan, &cache, &loaded.name, &SlurmTools::new())?;
     let count = |want: fn(&NodeStanding) -> bool| lines.iter().filter(|(_, s)| want(s)).count();

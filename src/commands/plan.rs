@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// Print every node as hit or miss (with the reason for a miss).
 pub fn plan(results: &Path, args: &SpecArgs, force: &[String]) -> Result<i32> {
-    let (loaded, built) = load_plan(args)?;
+    let (loaded, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
     let statuses = plan_report(&built.plan, &cache, &parse_kinds(force)?)?;
     let misses = statuses.iter().filter(|s| matches!(s.state, NodeState::Miss(_))).count();
@@ -30,7 +30,7 @@ pub fn plan(results: &Path, args: &SpecArgs, force: &[String]) -> Result<i32> {
 
 /// Print which key parts of node `label` changed since it last ran.
 pub fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
-    let (_, built) = load_plan(args)?;
+    let (_, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
     println!("{}", explain_label(&built.plan, label, &cache)?);
     Ok(0)

@@ -26,7 +26,7 @@ pub fn run(
     executor: &ExecutorArgs,
 ) -> Result<i32> {
     let (started, clock) = (SystemTime::now(), Instant::now());
-    let (loaded, built) = load_plan(args)?;
+    let (loaded, built) = load_plan(results, args)?;
     let chosen = choose_executor(&loaded, executor)?;
     if chosen.kind == ExecutorKind::Slurm {
         if !force.is_empty() {
@@ -46,11 +46,24 @@ pub fn run(
     };
     let record =
         RunRecord::new(&loaded.name, loaded.resolved.clone(), environment, &summary, started, SystemTime::now());
-    let record_path = write_run_record(results, &record)?;
+    let record_path = write_run_record(results, &record).map_err(|e| first_failure_or(&summary, e))?;
     print_summary(&summary, clock.elapsed().as_secs_f64());
     publish(results, &loaded, &built, &cache, &summary)?;
     eprintln!("provenance: {}", record_path.display());
     Ok(summary.exit_code())
+}
+
+/// The error to report when run.json cannot be written: a node's failure when one failed (on a full disk run.json
+/// fails too, and the node's error names the file whose write failed first), else `record_error`.
+fn first_failure_or(summary: &RunSummary, record_error: GohspError) -> GohspError {
+    let failed = summary.failed();
+    let Some(node) = failed.first() else { return record_error };
+    tracing::warn!("the run record could not be written either: {record_error}");
+    let reason = match &node.status {
+        NodeRunStatus::Failed(reason) => reason.clone(),
+        other => other.to_string(),
+    };
+    GohspError::stage(&node.label, reason)
 }
 
 /// After a successful run, publish the report's tables and plots under results/NAME and print its table.

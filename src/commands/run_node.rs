@@ -14,7 +14,7 @@ use std::path::Path;
 /// Build the node with key `key` (or a unique prefix of it); returns the exit code.
 pub fn run_node(results: &Path, args: &SpecArgs, key: &str) -> Result<i32> {
     install_usr2_handler();
-    let (_, built) = load_plan(args)?;
+    let (_, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
     let node = find_node(&built.plan, key, &args.spec)?;
     for &input in &node.inputs {

@@ -2,10 +2,13 @@
 
 use crate::cli::SpecArgs;
 use crate::error::Result;
+use crate::pipeline::fingerprint_cache::FingerprintCache;
 use crate::pipeline::stage::StageKind;
 use crate::spec::load::{LoadedSpec, load_spec};
 use crate::stages::dense::Runtimes;
 use crate::stages::plan::{BuiltPlan, build_plan};
+use std::path::Path;
+use std::sync::Arc;
 
 /// The `--set` overrides, with `--device` as one more.
 pub fn overrides(args: &SpecArgs) -> Vec<String> {
@@ -21,10 +24,13 @@ pub fn load(args: &SpecArgs) -> Result<LoadedSpec> {
     load_spec(&args.spec, &overrides(args))
 }
 
-/// Load the spec and build its DAG (opening the datasets it names).
-pub fn load_plan(args: &SpecArgs) -> Result<(LoadedSpec, BuiltPlan)> {
+/// Load the spec and build its DAG. Dataset fingerprints and weights digests come from the fingerprint cache under
+/// `results` while their files' metadata is unchanged (the datasets are then read only when a stage runs).
+pub fn load_plan(results: &Path, args: &SpecArgs) -> Result<(LoadedSpec, BuiltPlan)> {
     let loaded = load(args)?;
-    let plan = build_plan(&loaded, &mut Runtimes::default())?;
+    let fingerprints = Arc::new(FingerprintCache::load(&FingerprintCache::path_under(results)));
+    let plan = build_plan(&loaded, &mut Runtimes::with_fingerprints(fingerprints.clone()))?;
+    fingerprints.save_or_warn();
     Ok((loaded, plan))
 }
 

@@ -71,7 +71,7 @@ fn read_split(root: &Path, name: &str, prefix: &str) -> Result<(usize, Vec<u8>, 
 }
 
 /// `root/<stem>`, else `root/<stem>.gz`; the error names both and says how to get them.
-fn find_file(root: &Path, name: &str, stem: &str) -> Result<PathBuf> {
+pub(crate) fn find_file(root: &Path, name: &str, stem: &str) -> Result<PathBuf> {
     let plain = root.join(stem);
     let gzipped = root.join(format!("{stem}.gz"));
     [&plain, &gzipped].into_iter().find(|path| path.is_file()).cloned().ok_or_else(|| {

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 /// The gzipped CSV compiled into the binary: 784 pixel values 0-255 then the label, one image per row.
-const MNIST5K_CSV_GZ: &[u8] = include_bytes!("../../data/mnist5k.csv.gz");
+pub(crate) const MNIST5K_CSV_GZ: &[u8] = include_bytes!("../../data/mnist5k.csv.gz");
 
 /// Training images per class in the fixed split (the remaining 100 per class are the test set).
 pub const TRAIN_PER_CLASS: usize = 400;

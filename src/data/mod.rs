@@ -16,4 +16,5 @@ pub mod mnist5k;
 pub mod open;
 pub mod recipe;
 pub mod resize;
+pub mod sources;
 pub mod transform;

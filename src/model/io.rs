@@ -195,12 +195,10 @@ pub fn save_vit(model: &Vit, manifest: Option<&PrunedManifest>, path: &Path) -> 
     )
 }
 
-/// Write named f32 tensors (and string metadata) to a safetensors file atomically.
+/// Write named f32 tensors (and string metadata) to a safetensors file atomically, streamed tensor by tensor.
 pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &Path) -> Result<()> {
     let tmp = path.with_extension("safetensors.tmp");
-    let bytes =
-        tensors_to_bytes(tensors, metadata).map_err(|e| GohspError::Internal(format!("{}: {e}", tmp.display())))?;
-    crate::fault::write(&tmp, &bytes).at_path(&tmp)?;
+    super::stream_save::write_safetensors(tensors, metadata, &tmp)?;
     std::fs::rename(&tmp, path).at_path(path)
 }
 

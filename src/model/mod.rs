@@ -13,4 +13,5 @@ pub mod layout;
 pub mod manifest;
 pub mod presets;
 pub mod shape;
+pub mod stream_save;
 pub mod vit;

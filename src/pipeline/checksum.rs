@@ -118,6 +118,15 @@ mod tests {
     }
 
     #[test]
+    fn the_streamed_hash_equals_blake3_of_the_whole_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let bytes: Vec<u8> = (0..200_003u32).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(hash_file(&path).unwrap(), blake3::hash(&bytes).to_hex().to_string());
+    }
+
+    #[test]
     fn detects_truncated_altered_and_missing_files() {
         let dir = sample_dir();
         let sums = Checksums::of_dir(dir.path()).unwrap();

@@ -8,6 +8,8 @@ pub mod diff;
 pub mod entry;
 pub mod executor;
 pub mod explain;
+pub mod file_stamp;
+pub mod fingerprint_cache;
 pub mod gc;
 pub mod index;
 pub mod key;

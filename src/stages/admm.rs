@@ -75,8 +75,8 @@ impl Stage for AdmmStage {
             rho_growth: self.admm.rho_growth,
             rho_max: self.admm.rho_max,
         };
-        let train = self.runtime.train_loader(self.admm.batch, self.seed);
-        let test = self.runtime.test_loader(256);
+        let train = self.runtime.train_loader(self.admm.batch, self.seed)?;
+        let test = self.runtime.test_loader(256)?;
         let mut trainer = Trainer::new(&admm_config(&self.admm, &self.finetune), &train, &self.label);
         let task = CrossEntropy::new(self.finetune.label_smoothing, &device);
         let result = run_admm(

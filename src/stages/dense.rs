@@ -2,7 +2,7 @@
 
 use super::evaluate::EvaluateStage;
 use super::names::{DENSE_AXES, axes_of};
-use super::pretrain::{PretrainStage, Weights, file_digest};
+use super::pretrain::{PretrainStage, Weights};
 use super::runtime::Runtime;
 use super::shape::resolve_shape;
 use crate::error::{GohspError, Result};
@@ -12,6 +12,7 @@ use crate::model::hub_config::config_beside;
 use crate::model::io::checkpoint_shape;
 use crate::model::shape::VitShape;
 use crate::pipeline::dag::{NodeId, Plan};
+use crate::pipeline::fingerprint_cache::FingerprintCache;
 use crate::pipeline::stage::StageKind;
 use crate::spec::load::GridPoint;
 use crate::spec::types::Spec;
@@ -23,9 +24,15 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct Runtimes {
     opened: BTreeMap<String, Arc<Runtime>>,
+    fingerprints: Option<Arc<FingerprintCache>>,
 }
 
 impl Runtimes {
+    /// Runtimes that take dataset fingerprints and file digests from `fingerprints` while their sources are unchanged.
+    pub fn with_fingerprints(fingerprints: Arc<FingerprintCache>) -> Self {
+        Self { opened: BTreeMap::new(), fingerprints: Some(fingerprints) }
+    }
+
     /// The runtime for `spec`'s dataset and device.
     pub fn get(&mut self, spec: &Spec) -> Result<Arc<Runtime>> {
         let id = serde_json::to_string(&(&spec.dataset, spec.device, &spec.model)).expect("serialises");
@@ -33,7 +40,8 @@ impl Runtimes {
             return Ok(rt.clone());
         }
         let side = crate::model::presets::preset(&spec.model.preset, 10)?.image_size;
-        let rt = Runtime::open(&spec.dataset, spec.device, spec.model.image_size.unwrap_or(side))?;
+        let side = spec.model.image_size.unwrap_or(side);
+        let rt = Runtime::open_cached(&spec.dataset, spec.device, side, self.fingerprints.clone())?;
         self.opened.insert(id, rt.clone());
         Ok(rt)
     }
@@ -61,9 +69,9 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &P
             check_tensors(&shape, &ckpt.tensors, path)?;
             // The key records the head count the file resolved to (config.json, model.heads or a known width) and
             // the config.json's digest when there is one, since its eps shapes the model too.
-            let config = config_beside(path)?.map(|c| file_digest(&c.path)).transpose()?;
+            let config = config_beside(path)?.map(|c| rt.file_digest(&c.path)).transpose()?;
             let heads_hint = shape.blocks.first().map(|b| b.heads);
-            (Some(Weights { path: path.clone(), digest: file_digest(path)?, heads_hint, config }), shape)
+            (Some(Weights { path: path.clone(), digest: rt.file_digest(path)?, heads_hint, config }), shape)
         }
         None => (None, resolve_shape(&spec.model, rt.info())?),
     };

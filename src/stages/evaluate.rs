@@ -71,7 +71,7 @@ impl Stage for EvaluateStage {
                 Some(input) => Some(read_model(&input.dir, device)?.0),
                 None => None,
             };
-        let acc = accuracy(&model, &self.runtime.test_loader(self.spec.batch))?;
+        let acc = accuracy(&model, &self.runtime.test_loader(self.spec.batch)?)?;
         let report = cost(&model.shape());
         let record = EvalRecord {
             top1: acc.top1,

@@ -49,7 +49,7 @@ impl Stage for FinetuneStage {
             }
             None => Box::new(cross_entropy),
         };
-        let loader = self.runtime.train_loader(self.spec.batch, self.seed);
+        let loader = self.runtime.train_loader(self.spec.batch, self.seed)?;
         let trainer = Trainer::new(&finetune_config(&self.spec, self.epochs), &loader, &self.label);
         let (model, logs) = trainer.fit(model, objective.as_ref(), &loader, self.epochs, &ctx.work_dir)?;
         write_json(&ctx.out_dir, "train_log.json", &logs)?;

@@ -3,7 +3,9 @@
 pub mod admm;
 pub mod artifacts;
 pub mod chain;
+pub mod data_facts;
 pub mod dense;
+pub mod digests;
 pub mod evaluate;
 pub mod finetune;
 pub mod names;

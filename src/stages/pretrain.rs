@@ -70,6 +70,7 @@ impl Stage for PretrainStage {
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
         if let Some(w) = &self.weights {
+            self.runtime.check_file_digest(&w.path, &w.digest)?;
             let (model, _) = load_vit(&w.path, w.heads_hint, &self.runtime.device)?;
             return write_model(&ctx.out_dir, &model, None);
         }
@@ -81,7 +82,7 @@ impl PretrainStage {
     fn train_from_scratch(&self, out: &Path, work: &Path) -> Result<()> {
         let device = self.runtime.train_device();
         let model = build_vit(&self.shape, &init_tensors(&self.shape, self.seed), &device, Path::new("<init>"))?;
-        let loader = self.runtime.train_loader(self.train.batch, self.seed);
+        let loader = self.runtime.train_loader(self.train.batch, self.seed)?;
         let config = pretrain_config(&self.train);
         let objective = CrossEntropy::new(self.train.label_smoothing, &device);
         let trainer = Trainer::new(&config, &loader, "pretrain");
@@ -89,11 +90,4 @@ impl PretrainStage {
         write_json(out, "train_log.json", &logs)?;
         write_model(out, &model, None)
     }
-}
-
-/// blake3 of a file's bytes, hex.
-pub fn file_digest(path: &Path) -> Result<String> {
-    use crate::error::IoContext;
-    let bytes = std::fs::read(path).at_path(path)?;
-    Ok(blake3::hash(&bytes).to_hex().to_string())
 }

@@ -99,7 +99,7 @@ impl Stage for PruneStage {
         let shape = model.shape();
         let (sliced, manifest) = slice_tensors(&shape, &vit_tensors(&model), &mask);
         let pruned = build_vit(&manifest.shape, &sliced, &self.runtime.device, Path::new("<sliced>"))?;
-        let one_shot = accuracy(&pruned, &self.runtime.test_loader(256))?.top1;
+        let one_shot = accuracy(&pruned, &self.runtime.test_loader(256)?)?.top1;
         tracing::info!(label = %self.label, one_shot_top1 = format!("{one_shot:.2}"), heads = ?manifest.shape.blocks.iter().map(|b| b.heads).collect::<Vec<_>>(), "pruned");
         let record = PruneRecord {
             method: self.method,
@@ -121,6 +121,6 @@ impl PruneStage {
             return Ok(weight_scores(self.method, &model.shape(), &vit_tensors(model), self.seed));
         }
         let (trainable, _) = read_model(dense_dir, &self.runtime.train_device())?;
-        taylor_scores(&trainable, &self.runtime.calibration_loader(64, self.seed), self.calib_samples)
+        taylor_scores(&trainable, &self.runtime.calibration_loader(64, self.seed)?, self.calib_samples)
     }
 }

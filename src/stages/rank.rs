@@ -57,7 +57,7 @@ impl Stage for RankStage {
     fn run(&self, ctx: &StageContext) -> Result<()> {
         let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &self.runtime.device)?;
         let ranking = match self.mode {
-            RankMode::Graph => rank_heads(&model, &self.runtime.calibration_loader(64, self.seed), &self.spec)?,
+            RankMode::Graph => rank_heads(&model, &self.runtime.calibration_loader(64, self.seed)?, &self.spec)?,
             RankMode::Magnitude => {
                 let scores = head_norms(&model.shape(), &vit_tensors(&model));
                 HeadRanking { scores: scores.clone(), raw_scores: scores, edges: vec![] }

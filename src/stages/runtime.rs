@@ -1,67 +1,115 @@
-//! What every stage of one run shares: the device, the opened dataset and the loaders built from it.
+//! What every stage of one run shares: the device, the dataset's planning facts, and its splits and loaders, opened
+//! only when a stage first needs them (planning with a cached fingerprint reads no data).
 
+use super::data_facts::{DataFacts, load_checked, resolve_facts};
+use super::digests::{check_file_digest, file_digest};
 use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::loader::Loader;
-use crate::data::open::open_splits;
 use crate::data::recipe::{eval_transform, train_transform};
 use crate::error::Result;
+use crate::pipeline::fingerprint_cache::FingerprintCache;
 use crate::spec::types::{DatasetSpec, DeviceKind};
 use burn::tensor::Device;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The device and data a run works on.
 pub struct Runtime {
     /// The plain (inference) device; training uses `device.clone().autodiff()`.
     pub device: Device,
-    /// Train and test splits.
-    pub splits: Splits,
-    /// The dataset spec the splits came from.
+    /// The dataset spec the splits come from.
     pub dataset: DatasetSpec,
     /// The model's input side in pixels.
     pub model_side: usize,
+    facts: DataFacts,
+    splits: OnceLock<Splits>,
+    loading: Mutex<()>,
+    cache: Option<Arc<FingerprintCache>>,
 }
 
 impl Runtime {
-    /// Open the dataset and pick the device.
+    /// Open the dataset (reading it) and pick the device.
     pub fn open(dataset: &DatasetSpec, device: DeviceKind, model_side: usize) -> Result<Arc<Self>> {
+        Self::open_cached(dataset, device, model_side, None)
+    }
+
+    /// Pick the device and find the dataset's facts, from `cache` when its sources are unchanged (the splits are then
+    /// read when a stage first needs them).
+    pub fn open_cached(
+        dataset: &DatasetSpec,
+        device: DeviceKind,
+        model_side: usize,
+        cache: Option<Arc<FingerprintCache>>,
+    ) -> Result<Arc<Self>> {
+        let resolved = resolve_facts(dataset, model_side, cache.as_deref())?;
+        let splits = OnceLock::new();
+        if let Some(opened) = resolved.splits {
+            let _ = splits.set(opened);
+        }
         Ok(Arc::new(Self {
             device: make_device(device)?,
-            splits: open_splits(dataset, model_side)?,
             dataset: dataset.clone(),
             model_side,
+            facts: resolved.facts,
+            splits,
+            loading: Mutex::new(()),
+            cache,
         }))
     }
 
     /// The dataset's facts.
     pub fn info(&self) -> &DatasetInfo {
-        self.splits.train.info()
+        &self.facts.info
     }
 
     /// A stable identity of the data: part of every cache key.
     pub fn fingerprint(&self) -> String {
-        format!(
-            "train={};test={};augment={};side={}",
-            self.splits.train.fingerprint(),
-            self.splits.test.fingerprint(),
-            self.dataset.augment,
-            self.model_side
-        )
+        self.facts.fingerprint.clone()
+    }
+
+    /// Whether the splits have been read (planning from a cached fingerprint does not read them).
+    pub fn is_loaded(&self) -> bool {
+        self.splits.get().is_some()
+    }
+
+    /// The train and test splits, read on first use and checked against the planned fingerprint.
+    pub fn splits(&self) -> Result<&Splits> {
+        if let Some(splits) = self.splits.get() {
+            return Ok(splits);
+        }
+        let _one_reader = self.loading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(splits) = self.splits.get() {
+            return Ok(splits);
+        }
+        let splits = load_checked(&self.dataset, self.model_side, &self.facts, self.cache.as_deref())?;
+        Ok(self.splits.get_or_init(|| splits))
+    }
+
+    /// The blake3 of a user's file (weights, config.json), from the fingerprint cache while its stamp is unchanged.
+    pub fn file_digest(&self, path: &Path) -> Result<String> {
+        file_digest(self.cache.as_deref(), path)
+    }
+
+    /// Fails when the file at `path` no longer has the digest it was planned with.
+    pub fn check_file_digest(&self, path: &Path, planned: &str) -> Result<()> {
+        check_file_digest(self.cache.as_deref(), path, planned)
     }
 
     /// Shuffled, augmented training batches.
-    pub fn train_loader(&self, batch: usize, seed: u64) -> Loader {
+    pub fn train_loader(&self, batch: usize, seed: u64) -> Result<Loader> {
         let transform = train_transform(self.info(), self.model_side, self.dataset.augment);
-        Loader::new(self.splits.train.clone(), transform, batch, true, seed)
+        Ok(Loader::new(self.splits()?.train.clone(), transform, batch, true, seed))
     }
 
     /// Un-augmented training batches in a fixed shuffled order (calibration).
-    pub fn calibration_loader(&self, batch: usize, seed: u64) -> Loader {
-        Loader::new(self.splits.train.clone(), eval_transform(self.info(), self.model_side), batch, true, seed)
+    pub fn calibration_loader(&self, batch: usize, seed: u64) -> Result<Loader> {
+        let transform = eval_transform(self.info(), self.model_side);
+        Ok(Loader::new(self.splits()?.train.clone(), transform, batch, true, seed))
     }
 
     /// Test batches in order.
-    pub fn test_loader(&self, batch: usize) -> Loader {
-        Loader::new(self.splits.test.clone(), eval_transform(self.info(), self.model_side), batch, false, 0)
+    pub fn test_loader(&self, batch: usize) -> Result<Loader> {
+        Ok(Loader::new(self.splits()?.test.clone(), eval_transform(self.info(), self.model_side), batch, false, 0))
     }
 
     /// The autodiff device for training.
