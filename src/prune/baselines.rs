@@ -2,11 +2,11 @@
 
 use super::budget::Budget;
 use super::mask::StructureMask;
+use super::method::Method;
 use super::norms::{head_norms, neuron_norms};
 use super::select::{keep_top_global, keep_top_per_block, random_scores};
 use crate::model::host::NamedTensors;
 use crate::model::shape::VitShape;
-use crate::spec::types::Method;
 
 /// Per-group importance scores (higher = keep), heads and neurons.
 pub struct GroupScores {

@@ -1,10 +1,10 @@
 //! The calibration pass of the ranking: per-head signals of the dense model, the similarity of heads in adjacent
 //! blocks, and each head's write into the class token and the residual stream.
 
+use super::rank_spec::{Signal, Similarity};
 use crate::data::loader::Loader;
 use crate::error::{GohspError, Result};
 use crate::model::vit::Vit;
-use crate::spec::types::{Signal, Similarity};
 use crate::train::batch::batch_tensors;
 use burn::tensor::Tensor;
 

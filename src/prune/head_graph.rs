@@ -2,9 +2,9 @@
 //! blocks, optionally a classifier node tied to the last block by each head's write into the class token, and head
 //! scores as the stationary distribution of its random walk (PageRank, optionally personalised by a per-head signal).
 
+use super::rank_spec::Direction;
 use crate::error::{GohspError, Result};
 use crate::prune::pagerank::{NotConverged, personalized_pagerank};
-use crate::spec::types::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::{Deserialize, Serialize};

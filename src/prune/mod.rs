@@ -2,6 +2,7 @@
 
 pub mod admm;
 pub mod admm_penalty;
+pub mod admm_round;
 pub mod admm_state;
 pub mod baselines;
 pub mod budget;
@@ -9,10 +10,13 @@ pub mod calibrate;
 pub mod groups;
 pub mod hard;
 pub mod head_graph;
+pub mod head_share;
 pub mod mask;
+pub mod method;
 pub mod norms;
 pub mod pagerank;
 pub mod qk_pairs;
 pub mod rank;
+pub mod rank_spec;
 pub mod select;
 pub mod taylor;

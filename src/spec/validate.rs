@@ -7,9 +7,9 @@ use super::types::{
     AdmmSpec, DatasetSpec, EvaluateSpec, FinetuneSpec, HeadShare, ModelSpec, RankSpec, ReportSpec, Spec, TrainSpec,
 };
 
-pub use crate::model::presets::PRESETS;
-/// Dataset names.
-pub const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
+use crate::data::open::DATASETS;
+use crate::model::presets::PRESETS;
+
 /// Table formats of the report.
 pub const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
 /// Plot formats of the report.

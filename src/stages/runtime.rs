@@ -2,7 +2,7 @@
 
 use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::loader::Loader;
-use crate::data::open::open_splits;
+use crate::data::open::{DatasetRequest, open_splits};
 use crate::data::recipe::{eval_transform, train_transform};
 use crate::error::Result;
 use crate::spec::types::{DatasetSpec, DeviceKind};
@@ -26,7 +26,7 @@ impl Runtime {
     pub fn open(dataset: &DatasetSpec, device: DeviceKind, model_side: usize) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             device: make_device(device)?,
-            splits: open_splits(dataset, model_side)?,
+            splits: open_splits(&request(dataset), model_side)?,
             dataset: dataset.clone(),
             model_side,
         }))
@@ -81,5 +81,16 @@ pub fn make_device(kind: DeviceKind) -> Result<Device> {
             "device `cuda` asked for, but this binary was built without CUDA support",
             "rebuild with `cargo build --release --features cuda` on a machine with the CUDA toolkit, or use --device cpu",
         )),
+    }
+}
+
+/// data/'s request for the dataset a spec names.
+fn request(dataset: &DatasetSpec) -> DatasetRequest {
+    DatasetRequest {
+        name: dataset.name.clone(),
+        root: dataset.root.clone(),
+        limit: dataset.limit,
+        test_limit: dataset.test_limit,
+        holdout: dataset.holdout,
     }
 }

@@ -8,13 +8,13 @@ use super::jobs::{JobRecord, JobsFile, runs_jobs};
 use super::query::{Poller, adoptable};
 use super::resources::{resource_args, resources_for};
 use super::script::{NodeCommand, file_label, write_script};
+use super::settings::SlurmSpec;
 use super::submit::{JobRequest, cancel, submit};
 use super::tool::SlurmTools;
 use crate::error::{IoContext, Result};
 use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{NodeId, Plan, PlanNode};
 use crate::pipeline::record::safe_name;
-use crate::spec::executor::SlurmSpec;
 
 /// One Slurm run of a plan: what to submit, how, and where its scripts and logs go.
 pub struct SlurmRun<'a> {

@@ -5,6 +5,7 @@ pub mod jobs;
 pub mod query;
 pub mod resources;
 pub mod script;
+pub mod settings;
 pub mod state;
 pub mod status;
 pub mod submit;

@@ -1,8 +1,8 @@
 //! The Slurm resources of a stage kind: the kind's section over the defaults section, with a GPU for the training
 //! kinds when the spec runs on CUDA, as sbatch arguments.
 
+use super::settings::{GpuFlag, SlurmResources, SlurmSpec};
 use crate::pipeline::stage::StageKind;
-use crate::spec::executor::{GpuFlag, SlurmResources, SlurmSpec};
 
 /// Whether jobs of `kind` train a model (and so want a GPU when the spec's device is CUDA).
 pub fn trains(kind: StageKind) -> bool {
