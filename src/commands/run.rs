@@ -2,12 +2,13 @@
 
 use super::executor_choice::choose_executor;
 use super::slurm_run::run_slurm;
-use super::spec_args::{load_plan, parse_kinds};
+use super::spec_args::load_plan;
 use crate::cli::{ExecutorArgs, SpecArgs};
 use crate::error::{GohspError, Result};
 use crate::pipeline::cache::Cache;
 use crate::pipeline::executor::{ExecOptions, execute};
 use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
+use crate::pipeline::stage::StageKind;
 use crate::pipeline::summary::{NodeRunStatus, RunSummary};
 use crate::spec::executor::ExecutorKind;
 use crate::spec::load::LoadedSpec;
@@ -22,7 +23,7 @@ pub fn run(
     args: &SpecArgs,
     jobs: usize,
     keep_going: bool,
-    force: &[String],
+    force: &[StageKind],
     executor: &ExecutorArgs,
 ) -> Result<i32> {
     let (started, clock) = (SystemTime::now(), Instant::now());
@@ -36,7 +37,7 @@ pub fn run(
         return run_slurm(results, args, &loaded, &built, &chosen.slurm, executor.detach, started);
     }
     let cache = Cache::open(results)?;
-    let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: parse_kinds(force)?, dry_run: false };
+    let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: force.to_vec(), dry_run: false };
     tracing::info!(spec = %loaded.file.display(), points = loaded.points.len(), nodes = built.plan.len(), "running");
     let summary = execute(&built.plan, &cache, &opts)?;
     let environment = RunEnvironment {

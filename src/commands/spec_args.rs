@@ -2,7 +2,6 @@
 
 use crate::cli::SpecArgs;
 use crate::error::Result;
-use crate::pipeline::stage::StageKind;
 use crate::spec::load::{LoadedSpec, load_spec};
 use crate::stages::dense::Runtimes;
 use crate::stages::plan::{BuiltPlan, build_plan};
@@ -10,8 +9,8 @@ use crate::stages::plan::{BuiltPlan, build_plan};
 /// The `--set` overrides, with `--device` as one more.
 pub fn overrides(args: &SpecArgs) -> Vec<String> {
     let mut sets = args.sets.clone();
-    if let Some(device) = &args.device {
-        sets.push(format!("device={device}"));
+    if let Some(device) = args.device {
+        sets.push(format!("device={}", device.as_str()));
     }
     sets
 }
@@ -26,9 +25,4 @@ pub fn load_plan(args: &SpecArgs) -> Result<(LoadedSpec, BuiltPlan)> {
     let loaded = load(args)?;
     let plan = build_plan(&loaded, &mut Runtimes::default())?;
     Ok((loaded, plan))
-}
-
-/// Parse `--force` values.
-pub fn parse_kinds(names: &[String]) -> Result<Vec<StageKind>> {
-    names.iter().map(|n| n.parse()).collect()
 }

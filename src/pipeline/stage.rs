@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{GohspError, Result};
 
 /// The kind of a pipeline stage; also the name of its folder in the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
     /// Train (or load) the dense model.

@@ -42,7 +42,7 @@ pub struct Spec {
 }
 
 /// Which burn backend runs the tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     /// burn's flex CPU backend.
@@ -50,6 +50,16 @@ pub enum DeviceKind {
     Cpu,
     /// burn's CUDA backend (cargo feature `cuda`).
     Cuda,
+}
+
+impl DeviceKind {
+    /// The name as specs and `--device` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
 }
 
 /// The dense model: a preset, optional explicit overrides, optional pretrained weights.
