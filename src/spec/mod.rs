@@ -5,6 +5,7 @@ pub mod defaults;
 pub mod document;
 pub mod executor;
 pub mod grid;
+pub mod interval;
 pub mod keys;
 pub mod layers;
 pub mod load;
