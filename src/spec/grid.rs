@@ -21,11 +21,35 @@ pub struct Axis {
     pub values: Vec<Value>,
 }
 
-/// One expanded point: its name and its tree (no lists left on the axes, no `grid` block).
+/// The value one varying axis takes at a grid point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisValue {
+    /// Dotted key path, e.g. `finetune.lr`.
+    pub key: String,
+    /// The value at this point, as the spec gives it.
+    pub value: Value,
+}
+
+impl AxisValue {
+    /// `key=value`, the value written as YAML (`finetune.lr=0.0001`).
+    pub fn text(&self) -> String {
+        format!("{}={}", self.key, yaml_text(&self.value))
+    }
+}
+
+/// The name of a point with these varying axes: `method=gohsp,sparsity=0.3`, or `default` when none varies.
+pub fn point_name<'a>(axes: impl IntoIterator<Item = &'a AxisValue>) -> String {
+    let parts: Vec<String> = axes.into_iter().map(AxisValue::text).collect();
+    if parts.is_empty() { "default".to_string() } else { parts.join(",") }
+}
+
+/// One expanded point: its name, its varying axes and its tree (no lists left on the axes, no `grid` block).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExpandedPoint {
     /// `method=gohsp,sparsity=0.3` from the varying axes, or `default` when nothing varies.
     pub name: String,
+    /// The axes with more than one value, in name order, with their values at this point.
+    pub axes: Vec<AxisValue>,
     /// The point's settings, untyped.
     pub tree: Value,
 }
@@ -115,15 +139,14 @@ fn point_at(base: &Value, axes: &[Axis], mut index: usize) -> ExpandedPoint {
         index /= axis.values.len();
     }
     let mut tree = base.clone();
-    let mut parts = Vec::new();
+    let mut varying = Vec::new();
     for (axis, &pick) in axes.iter().zip(&chosen) {
         set_path(&mut tree, &axis.key, axis.values[pick].clone());
         if axis.values.len() > 1 {
-            parts.push(format!("{}={}", axis.key, yaml_text(&axis.values[pick])));
+            varying.push(AxisValue { key: axis.key.clone(), value: axis.values[pick].clone() });
         }
     }
-    let name = if parts.is_empty() { "default".to_string() } else { parts.join(",") };
-    ExpandedPoint { name, tree }
+    ExpandedPoint { name: point_name(&varying), axes: varying, tree }
 }
 
 /// Set the dotted `key` of `tree` to `value`, making mappings along the way.

@@ -43,7 +43,7 @@ pub fn add_chain(
     let mut plot_nodes = vec![dense.model];
     let prune_inputs = if uses_admm(spec.method) {
         let mode = if spec.method == Method::Gohsp { RankMode::Graph } else { RankMode::Magnitude };
-        let rank_label = format!("rank[{}]", axes_of(&point.name, RANK_AXES));
+        let rank_label = format!("rank[{}]", axes_of(point, RANK_AXES));
         let rank = plan.add(
             Arc::new(RankStage {
                 runtime: rt.clone(),

@@ -52,7 +52,7 @@ pub struct DenseNodes {
 /// Add the dense model and its evaluation (deduplicated across points by key).
 pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
     let spec = &point.spec;
-    let axes = axes_of(&point.name, DENSE_AXES);
+    let axes = axes_of(point, DENSE_AXES);
     let fp = rt.fingerprint();
     let (weights, shape) = match &spec.model.weights {
         Some(path) => {

@@ -28,7 +28,7 @@ pub fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltP
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
         if !inputs.contains(&dense.eval) {
             let dense_input = input_index(&mut inputs, dense.eval);
-            let name = format!("dense,{}", axes_of(&point.name, DENSE_AXES));
+            let name = format!("dense,{}", axes_of(point, DENSE_AXES));
             entries.push(ReportEntry {
                 point: name,
                 method: "dense".into(),
