@@ -59,6 +59,10 @@ pub struct ExecutorArgs {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
+#[allow(
+    missing_docs,
+    reason = "clap prints field doc comments as help; the flattened argument groups document their own flags"
+)]
 pub enum Command {
     /// Run an experiment (a sweep when the spec lists several values), reusing cached stages.
     Run {

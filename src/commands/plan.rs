@@ -10,7 +10,7 @@ use crate::pipeline::stage::StageKind;
 use std::path::Path;
 
 /// Print every node as hit or miss (with the reason for a miss).
-pub fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Result<i32> {
+pub(crate) fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Result<i32> {
     let (loaded, built) = load_plan(args)?;
     let cache = Cache::open(results)?;
     let statuses = plan_report(&built.plan, &cache, force)?;
@@ -30,7 +30,7 @@ pub fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Result<i32>
 }
 
 /// Print which key parts of node `label` changed since it last ran.
-pub fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
+pub(crate) fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
     let (_, built) = load_plan(args)?;
     let cache = Cache::open(results)?;
     println!("{}", explain_label(&built.plan, label, &cache)?);

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 /// Run the experiment; returns the process exit code.
-pub fn run(
+pub(crate) fn run(
     results: &Path,
     args: &SpecArgs,
     jobs: usize,
@@ -55,7 +55,7 @@ pub fn run(
 }
 
 /// After a successful run, publish the report's tables and plots under results/NAME and print its table.
-pub fn publish(
+pub(crate) fn publish(
     results: &Path,
     loaded: &LoadedSpec,
     built: &BuiltPlan,
@@ -74,13 +74,13 @@ pub fn publish(
 }
 
 /// The backend named in run.json, e.g. `burn-cpu`.
-pub fn backend_name(loaded: &LoadedSpec) -> String {
+pub(crate) fn backend_name(loaded: &LoadedSpec) -> String {
     let device = loaded.points.first().map(|p| p.spec.device).unwrap_or_default();
     format!("burn-{device:?}").to_lowercase()
 }
 
 /// One line per node and a count of what happened.
-pub fn print_summary(summary: &RunSummary, seconds: f64) {
+pub(crate) fn print_summary(summary: &RunSummary, seconds: f64) {
     for node in &summary.nodes {
         let status = match &node.status {
             NodeRunStatus::Hit => "cached".to_string(),

@@ -7,7 +7,7 @@ use crate::stages::dense::Runtimes;
 use crate::stages::plan::{BuiltPlan, build_plan};
 
 /// The `--set` overrides, with `--device` as one more.
-pub fn overrides(args: &SpecArgs) -> Vec<String> {
+pub(crate) fn overrides(args: &SpecArgs) -> Vec<String> {
     let mut sets = args.sets.clone();
     if let Some(device) = args.device {
         sets.push(format!("device={}", device.as_str()));
@@ -16,12 +16,12 @@ pub fn overrides(args: &SpecArgs) -> Vec<String> {
 }
 
 /// Load the spec with its overrides.
-pub fn load(args: &SpecArgs) -> Result<LoadedSpec> {
+pub(crate) fn load(args: &SpecArgs) -> Result<LoadedSpec> {
     load_spec(&args.spec, &overrides(args))
 }
 
 /// Load the spec and build its DAG (opening the datasets it names).
-pub fn load_plan(args: &SpecArgs) -> Result<(LoadedSpec, BuiltPlan)> {
+pub(crate) fn load_plan(args: &SpecArgs) -> Result<(LoadedSpec, BuiltPlan)> {
     let loaded = load(args)?;
     let plan = build_plan(&loaded, &mut Runtimes::default())?;
     Ok((loaded, plan))

@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The names of the datasets `open_splits` knows.
-pub const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
+pub(crate) const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
 
 /// Which dataset to open and how much of it: data/'s own request, filled by the caller from the spec.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DatasetRequest {
+pub(crate) struct DatasetRequest {
     /// One of [`DATASETS`].
     pub name: String,
     /// Folder holding the files (required for cifar and imagefolder; searched for mnist and fashion_mnist).
@@ -30,7 +30,7 @@ pub struct DatasetRequest {
 }
 
 /// Load the splits of the dataset `spec` names; `model_side` is the model's input side (for image folders).
-pub fn open_splits(spec: &DatasetRequest, model_side: usize) -> Result<Splits> {
+pub(crate) fn open_splits(spec: &DatasetRequest, model_side: usize) -> Result<Splits> {
     let root = spec.root.as_deref();
     let splits = match spec.name.as_str() {
         "mnist5k" => load_mnist5k()?,

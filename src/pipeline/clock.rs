@@ -23,7 +23,7 @@ impl UtcTime {
 }
 
 /// Seconds since the Unix epoch (negative before it).
-pub fn unix_seconds(time: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => after.as_secs() as i64,
         Err(before) => -(before.duration().as_secs() as i64),
@@ -31,13 +31,14 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
 }
 
 /// `2025-01-02T03:04:05Z`.
-pub fn rfc3339(time: SystemTime) -> String {
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     let t = UtcTime::from_system(time);
     format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
 
+#[cfg(test)]
 /// `20250102T030405Z`: sortable and safe in file names on every OS.
-pub fn compact_utc(time: SystemTime) -> String {
+pub(crate) fn compact_utc(time: SystemTime) -> String {
     let t = UtcTime::from_system(time);
     format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }

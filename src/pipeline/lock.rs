@@ -9,14 +9,13 @@ use crate::error::{IoContext, Result};
 
 /// Held while a node is being built; released on drop. The lock file itself stays.
 #[derive(Debug)]
-pub struct EntryLock {
+pub(crate) struct EntryLock {
     file: File,
-    path: PathBuf,
 }
 
 impl EntryLock {
     /// Takes the lock of `key`, waiting (and saying so in the log) while another process or thread holds it.
-    pub fn acquire(cache: &Cache, key: &CacheKey, label: &str) -> Result<Self> {
+    pub(crate) fn acquire(cache: &Cache, key: &CacheKey, label: &str) -> Result<Self> {
         let (file, path) = open_lock_file(cache, key)?;
         match file.try_lock() {
             Ok(()) => {}
@@ -26,22 +25,17 @@ impl EntryLock {
             }
             Err(TryLockError::Error(e)) => return Err(e).at_path(&path),
         }
-        Ok(Self { file, path })
+        Ok(Self { file })
     }
 
     /// Takes the lock of `key` if nobody holds it; `None` when another process or thread does.
-    pub fn try_acquire(cache: &Cache, key: &CacheKey) -> Result<Option<Self>> {
+    pub(crate) fn try_acquire(cache: &Cache, key: &CacheKey) -> Result<Option<Self>> {
         let (file, path) = open_lock_file(cache, key)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Self { file, path })),
+            Ok(()) => Ok(Some(Self { file })),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(e).at_path(&path),
         }
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &PathBuf {
-        &self.path
     }
 }
 
@@ -95,7 +89,7 @@ mod tests {
         let cache = Cache::open(root.path()).unwrap();
         let key = CacheKey("a".repeat(64));
         let first = EntryLock::acquire(&cache, &key, "node").unwrap();
-        assert_eq!(first.path(), &cache.lock_path(&key));
+        assert!(cache.lock_path(&key).is_file(), "the lock file sits at the cache's lock path");
         assert!(EntryLock::try_acquire(&cache, &key).unwrap().is_none(), "held by `first`");
         drop(first);
         assert!(EntryLock::try_acquire(&cache, &key).unwrap().is_some());

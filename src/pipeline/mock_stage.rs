@@ -10,10 +10,10 @@ use super::stage::{Stage, StageContext, StageKind};
 use crate::error::{GohspError, IoContext, Result};
 
 /// When a mock stage ran: its label, start and end.
-pub type RunSpan = (String, Instant, Instant);
+pub(crate) type RunSpan = (String, Instant, Instant);
 
 /// A stage for tests: writes `out.txt` (its label, params and the inputs' contents) and counts invocations.
-pub struct MockStage {
+pub(crate) struct MockStage {
     kind: StageKind,
     label: String,
     params: Value,
@@ -25,7 +25,7 @@ pub struct MockStage {
 
 impl MockStage {
     /// A stage that succeeds at once.
-    pub fn new(kind: StageKind, label: &str, params: Value) -> Self {
+    pub(crate) fn new(kind: StageKind, label: &str, params: Value) -> Self {
         Self {
             kind,
             label: label.into(),
@@ -38,25 +38,25 @@ impl MockStage {
     }
 
     /// `new`, in an `Arc`.
-    pub fn arc(kind: StageKind, label: &str, params: Value) -> Arc<Self> {
+    pub(crate) fn arc(kind: StageKind, label: &str, params: Value) -> Arc<Self> {
         Arc::new(Self::new(kind, label, params))
     }
 
     /// This stage fails with a stage error (after writing a partial file).
-    pub fn failing(mut self) -> Self {
+    pub(crate) fn failing(mut self) -> Self {
         self.fail = true;
         self
     }
 
     /// This stage sleeps `ms` milliseconds and records its run span in `spans`.
-    pub fn slow(mut self, ms: u64, spans: Arc<Mutex<Vec<RunSpan>>>) -> Self {
+    pub(crate) fn slow(mut self, ms: u64, spans: Arc<Mutex<Vec<RunSpan>>>) -> Self {
         self.sleep = Duration::from_millis(ms);
         self.spans = Some(spans);
         self
     }
 
     /// How many times `run` was called.
-    pub fn runs(&self) -> usize {
+    pub(crate) fn runs(&self) -> usize {
         self.runs.load(Ordering::SeqCst)
     }
 }

@@ -1,24 +1,24 @@
 //! The experiment engine: stages as a petgraph DAG, content-addressed cache entries, locks, execution, explain and provenance.
 
-pub mod cache;
-pub mod checksum;
-pub mod clock;
-pub mod dag;
-pub mod diff;
-pub mod entry;
-pub mod executor;
-pub mod explain;
-pub mod gc;
-pub mod index;
-pub mod key;
-pub mod lock;
+pub(crate) mod cache;
+pub(crate) mod checksum;
+pub(crate) mod clock;
+pub(crate) mod dag;
+pub(crate) mod diff;
+pub(crate) mod entry;
+pub(crate) mod executor;
+pub(crate) mod explain;
+pub(crate) mod gc;
+pub(crate) mod index;
+pub(crate) mod key;
+pub(crate) mod lock;
 #[cfg(test)]
 pub(crate) mod mock_stage;
-pub mod node_run;
-pub mod plan_report;
-pub mod progress;
-pub mod provenance;
-pub mod record;
-pub mod slurm;
-pub mod stage;
-pub mod summary;
+pub(crate) mod node_run;
+pub(crate) mod plan_report;
+pub(crate) mod progress;
+pub(crate) mod provenance;
+pub(crate) mod record;
+pub(crate) mod slurm;
+pub(crate) mod stage;
+pub(crate) mod summary;

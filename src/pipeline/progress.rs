@@ -5,18 +5,18 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Counts finished nodes; hidden unless interactive.
-pub struct NodeProgress {
+pub(crate) struct NodeProgress {
     bar: ProgressBar,
 }
 
 impl NodeProgress {
     /// A bar over `nodes` nodes (hidden off a terminal or under CI).
-    pub fn new(nodes: usize) -> Self {
+    pub(crate) fn new(nodes: usize) -> Self {
         Self::with_visibility(nodes, is_interactive())
     }
 
     /// A bar over `nodes` nodes, drawn only when `visible`.
-    pub fn with_visibility(nodes: usize, visible: bool) -> Self {
+    pub(crate) fn with_visibility(nodes: usize, visible: bool) -> Self {
         let bar = if visible { ProgressBar::new(nodes as u64) } else { ProgressBar::hidden() };
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} nodes  {elapsed}  {msg}") {
             bar.set_style(style);
@@ -25,24 +25,25 @@ impl NodeProgress {
     }
 
     /// One more node finished.
-    pub fn node_done(&self, label: &str) {
+    pub(crate) fn node_done(&self, label: &str) {
         self.bar.set_message(label.to_string());
         self.bar.inc(1);
     }
 
+    #[cfg(test)]
     /// How many nodes finished so far.
-    pub fn done(&self) -> u64 {
+    pub(crate) fn done(&self) -> u64 {
         self.bar.position()
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }
 
 /// Whether progress bars should be drawn: stderr is a terminal and the `CI` variable is unset.
-pub fn is_interactive() -> bool {
+pub(crate) fn is_interactive() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 

@@ -9,11 +9,11 @@ use crate::train::batch::batch_tensors;
 use burn::tensor::Tensor;
 
 /// sims[l][i][j]: mean over calibration images of the similarity of head i of block l and head j of block l+1.
-pub type AdjacentSimilarities = Vec<Vec<Vec<f64>>>;
+pub(crate) type AdjacentSimilarities = Vec<Vec<Vec<f64>>>;
 
 /// What the calibration pass measures, every value a mean over the calibration images.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Calibration {
+pub(crate) struct Calibration {
     /// Similarities of heads in adjacent blocks.
     pub sims: AdjacentSimilarities,
     /// class_token[l][h]: the norm of head h's write into the class token, o_h[cls] W_proj,h (L x H_l).
@@ -32,7 +32,7 @@ struct Totals {
 
 /// Run `model` (plain device) on the first `samples` images of `loader`: adjacent-block head similarities and each
 /// head's contribution. No image is an error.
-pub fn calibrate(
+pub(crate) fn calibrate(
     model: &Vit,
     loader: &Loader,
     samples: usize,

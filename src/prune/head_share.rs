@@ -17,10 +17,10 @@ pub enum HeadShare {
 mod auto_tag {
     //! (De)serialises the unit variant `HeadShare::Auto` as the string `auto`.
     use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str("auto")
     }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
         let text = String::deserialize(d)?;
         if text == "auto" { Ok(()) } else { Err(serde::de::Error::custom("expected `auto` or a number in [0, 1]")) }
     }

@@ -16,7 +16,7 @@ struct AdmmFigure {
 }
 
 /// Plot residuals (left, log y) and hard-pruned top-1 (right) per ADMM round into `<out_stem>.{svg,png}`.
-pub fn plot_admm(rounds: &[AdmmRound], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_admm(rounds: &[AdmmRound], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
     if rounds.is_empty() {
         return Err(GohspError::usage("the ADMM plot got no rounds", "set admm.rounds to 1 or more"));
     }

@@ -12,7 +12,7 @@ use crate::report::plot_style::{DrawResult, FONT, Figure, LABEL_SIZE, TITLE_SIZE
 /// One block of one model as the structure plot draws it: the report's own plain record, filled by the caller from
 /// whatever shape type it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockStructure {
+pub(crate) struct BlockStructure {
     /// Attention heads kept in the block.
     pub heads: usize,
     /// Size of each head's values.
@@ -32,7 +32,7 @@ struct StructureFigure {
 /// model, and the q/k size of each block's heads (bottom panel) when some model pruned q/k pairs.
 ///
 /// Every pruned model must have as many blocks as the dense one.
-pub fn plot_structure(
+pub(crate) fn plot_structure(
     dense: &[BlockStructure],
     pruned: &[(String, Vec<BlockStructure>)],
     out_stem: &Path,

@@ -8,33 +8,33 @@ use std::path::Path;
 
 /// The problems found so far.
 #[derive(Debug, Default)]
-pub struct Checks {
+pub(crate) struct Checks {
     /// Every failed check, in the order checked.
     pub problems: Vec<KeyProblem>,
 }
 
 impl Checks {
     /// Record a problem with `key`.
-    pub fn fail(&mut self, key: &str, message: String, hint: &str) {
+    pub(crate) fn fail(&mut self, key: &str, message: String, hint: &str) {
         self.problems.push(KeyProblem::new(key, message, hint));
     }
 
     /// `value` must be at least `min`.
-    pub fn at_least(&mut self, key: &str, value: usize, min: usize, hint: &str) {
+    pub(crate) fn at_least(&mut self, key: &str, value: usize, min: usize, hint: &str) {
         if value < min {
             self.fail(key, format!("must be at least {min}, got {value}"), hint);
         }
     }
 
     /// `value` must lie in `interval`.
-    pub fn within(&mut self, key: &str, value: f64, interval: Interval, hint: &str) {
+    pub(crate) fn within(&mut self, key: &str, value: f64, interval: Interval, hint: &str) {
         if !interval.contains(value) {
             self.fail(key, format!("must be {interval}, got {value}"), hint);
         }
     }
 
     /// `value` must be one of `valid`; the hint names the closest or lists them all.
-    pub fn one_of(&mut self, key: &str, value: &str, valid: &[&str], what: &str) {
+    pub(crate) fn one_of(&mut self, key: &str, value: &str, valid: &[&str], what: &str) {
         if !valid.contains(&value) {
             let listed = format!("valid {what}s: {}", valid.join(", "));
             let hint = match closest(value, valid) {
@@ -46,7 +46,7 @@ impl Checks {
     }
 
     /// `path`, when given, must be an existing directory (`directory`) or file.
-    pub fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str, hint: &str) {
+    pub(crate) fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str, hint: &str) {
         let Some(path) = path else { return };
         let exists = if directory { path.is_dir() } else { path.is_file() };
         if !exists {
@@ -59,7 +59,7 @@ impl Checks {
 
 /// The first number under `dict` (keys below `prefix`, lists included) that is NaN or infinite: YAML's `.nan` and
 /// `.inf` parse as floats but no spec value may take them (they would turn into `null`, i.e. the default, later).
-pub fn first_non_finite(dict: &figment::value::Dict, prefix: &str) -> Option<KeyProblem> {
+pub(crate) fn first_non_finite(dict: &figment::value::Dict, prefix: &str) -> Option<KeyProblem> {
     dict.iter().find_map(|(key, value)| {
         let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         non_finite_in(value, &path)

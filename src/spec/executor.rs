@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::pipeline::slurm::settings::{GpuFlag, SlurmResources, SlurmSpec};
+pub(crate) use crate::pipeline::slurm::settings::SlurmSpec;
 
 /// Where and how the nodes that must run are executed. Not part of any cache key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

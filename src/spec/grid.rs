@@ -7,14 +7,14 @@ use super::yaml_text::yaml_text;
 use serde_json::{Map, Value};
 
 /// Top-level keys that may hold a list of values, in the order they appear in point names.
-pub const LIST_KEYS: &[&str] = &["method", "sparsity", "seed"];
+pub(crate) const LIST_KEYS: &[&str] = &["method", "sparsity", "seed"];
 
 /// Most grid points one spec may expand to.
-pub const MAX_POINTS: usize = 10_000;
+pub(crate) const MAX_POINTS: usize = 10_000;
 
 /// One grid axis: a dotted key and its values.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Axis {
+pub(crate) struct Axis {
     /// Dotted key path, e.g. `finetune.lr`.
     pub key: String,
     /// The values it takes, in the order given.
@@ -38,14 +38,14 @@ impl AxisValue {
 }
 
 /// The name of a point with these varying axes: `method=gohsp,sparsity=0.3`, or `default` when none varies.
-pub fn point_name<'a>(axes: impl IntoIterator<Item = &'a AxisValue>) -> String {
+pub(crate) fn point_name<'a>(axes: impl IntoIterator<Item = &'a AxisValue>) -> String {
     let parts: Vec<String> = axes.into_iter().map(AxisValue::text).collect();
     if parts.is_empty() { "default".to_string() } else { parts.join(",") }
 }
 
 /// One expanded point: its name, its varying axes and its tree (no lists left on the axes, no `grid` block).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExpandedPoint {
+pub(crate) struct ExpandedPoint {
     /// `method=gohsp,sparsity=0.3` from the varying axes, or `default` when nothing varies.
     pub name: String,
     /// The axes with more than one value, in name order, with their values at this point.
@@ -55,7 +55,7 @@ pub struct ExpandedPoint {
 }
 
 /// Expand `tree` into its grid points, first axis outermost.
-pub fn expand(tree: &Value) -> Result<Vec<ExpandedPoint>, KeyProblem> {
+pub(crate) fn expand(tree: &Value) -> Result<Vec<ExpandedPoint>, KeyProblem> {
     let mut base = tree.clone();
     let axes = take_axes(&mut base)?;
     let count = axes.iter().try_fold(1usize, |n, axis| n.checked_mul(axis.values.len())).unwrap_or(usize::MAX);

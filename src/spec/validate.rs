@@ -12,12 +12,12 @@ use crate::data::open::DATASETS;
 use crate::model::presets::PRESETS;
 
 /// Table formats of the report.
-pub const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
+pub(crate) const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
 /// Plot formats of the report.
-pub const PLOT_FORMATS: &[&str] = &["svg", "png"];
+pub(crate) const PLOT_FORMATS: &[&str] = &["svg", "png"];
 
 /// Every rule `spec` breaks, in spec order; empty when the spec is valid.
-pub fn problems(spec: &Spec) -> Vec<KeyProblem> {
+pub(crate) fn problems(spec: &Spec) -> Vec<KeyProblem> {
     let mut checks = Checks::default();
     check_name(&mut checks, &spec.name);
     checks.within(

@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 /// Bumped whenever ADMM computes something else for the same settings, so older cache entries are not reused.
 /// 2: the scaled dual is rescaled on every rho change and the starting rho is capped at rho_max.
-pub const ADMM_REVISION: u32 = 2;
+pub(crate) const ADMM_REVISION: u32 = 2;
 
 /// The mask file ADMM and prune stages write.
-pub const MASK_FILE: &str = "mask.json";
+pub(crate) const MASK_FILE: &str = "mask.json";
 
 /// Runs ADMM for one (method, sparsity, seed).
-pub struct AdmmStage {
+pub(crate) struct AdmmStage {
     /// Device and data.
     pub runtime: Arc<Runtime>,
     /// ADMM settings.

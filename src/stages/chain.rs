@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The nodes a point adds after the dense branch.
-pub struct Chain {
+pub(crate) struct Chain {
     /// The point's evaluation.
     pub eval: NodeId,
     /// Nodes whose artifacts feed the plots.
@@ -29,7 +29,7 @@ pub struct Chain {
 }
 
 /// Add a point's chain after its dense branch.
-pub fn add_chain(
+pub(crate) fn add_chain(
     plan: &mut Plan,
     point: &GridPoint,
     rt: &Arc<Runtime>,

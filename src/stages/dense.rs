@@ -21,13 +21,13 @@ use std::sync::Arc;
 
 /// Opens datasets as they are first needed, once per distinct dataset spec and device.
 #[derive(Default)]
-pub struct Runtimes {
+pub(crate) struct Runtimes {
     opened: BTreeMap<String, Arc<Runtime>>,
 }
 
 impl Runtimes {
     /// The runtime for `spec`'s dataset and device.
-    pub fn get(&mut self, spec: &Spec) -> Result<Arc<Runtime>> {
+    pub(crate) fn get(&mut self, spec: &Spec) -> Result<Arc<Runtime>> {
         let id = serde_json::to_string(&(&spec.dataset, spec.device, &spec.model)).expect("serialises");
         if let Some(rt) = self.opened.get(&id) {
             return Ok(rt.clone());
@@ -40,7 +40,7 @@ impl Runtimes {
 }
 
 /// The nodes of the dense branch of a point.
-pub struct DenseNodes {
+pub(crate) struct DenseNodes {
     /// The dense model.
     pub model: NodeId,
     /// Its evaluation.
@@ -50,7 +50,7 @@ pub struct DenseNodes {
 }
 
 /// Add the dense model and its evaluation (deduplicated across points by key).
-pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
+pub(crate) fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
     let spec = &point.spec;
     let axes = axes_of(point, DENSE_AXES);
     let fp = rt.fingerprint();

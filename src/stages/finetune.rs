@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// Fine-tunes one pruned model.
-pub struct FinetuneStage {
+pub(crate) struct FinetuneStage {
     /// Device and data.
     pub runtime: Arc<Runtime>,
     /// Settings.

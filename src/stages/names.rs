@@ -6,7 +6,7 @@ use crate::spec::types::Method;
 
 /// The table's method column for a point: the method, plus the point's other varying axes (a grid over `rank.signal`
 /// shows as `gohsp [rank.signal=output]`), so that only seeds are averaged together.
-pub fn variant_name(point: &GridPoint) -> String {
+pub(crate) fn variant_name(point: &GridPoint) -> String {
     let others: Vec<String> = point
         .axes
         .iter()
@@ -18,17 +18,17 @@ pub fn variant_name(point: &GridPoint) -> String {
 }
 
 /// The method's name as the spec spells it.
-pub fn method_name(method: Method) -> String {
+pub(crate) fn method_name(method: Method) -> String {
     serde_json::to_value(method).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 /// Axes that change the dense model.
-pub const DENSE_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain."];
+pub(crate) const DENSE_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain."];
 /// Axes that change the head ranking.
-pub const RANK_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain.", "rank.", "method"];
+pub(crate) const RANK_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain.", "rank.", "method"];
 
 /// The name of the point's axes whose keys start with one of `prefixes` (`default` when none does).
-pub fn axes_of(point: &GridPoint, prefixes: &[&str]) -> String {
+pub(crate) fn axes_of(point: &GridPoint, prefixes: &[&str]) -> String {
     point_name(point.axes.iter().filter(|axis| prefixes.iter().any(|p| axis.key.starts_with(p))))
 }
 

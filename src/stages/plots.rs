@@ -22,7 +22,7 @@ use crate::train::log::EpochLog;
 use std::path::{Path, PathBuf};
 
 /// Write every plot the artifacts allow under `dir`; returns the files written.
-pub fn write_plots(
+pub(crate) fn write_plots(
     entries: &[ReportEntry],
     rows: &[MetricsRow],
     ctx: &StageContext,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// A pretrained checkpoint given by the user, identified by its content.
 #[derive(Clone, Debug)]
-pub struct Weights {
+pub(crate) struct Weights {
     /// Where the file is.
     pub path: PathBuf,
     /// blake3 of its bytes (the cache key uses this, not the path).
@@ -31,7 +31,7 @@ pub struct Weights {
 }
 
 /// Produces the dense model artifact.
-pub struct PretrainStage {
+pub(crate) struct PretrainStage {
     /// Device and data.
     pub runtime: Arc<Runtime>,
     /// Architecture to train (ignored when weights are given).
@@ -92,7 +92,7 @@ impl PretrainStage {
 }
 
 /// blake3 of a file's bytes, hex.
-pub fn file_digest(path: &Path) -> Result<String> {
+pub(crate) fn file_digest(path: &Path) -> Result<String> {
     use crate::error::IoContext;
     let bytes = std::fs::read(path).at_path(path)?;
     Ok(blake3::hash(&bytes).to_hex().to_string())

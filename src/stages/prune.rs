@@ -22,11 +22,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The file a prune stage writes beside the sliced model.
-pub const PRUNE_FILE: &str = "prune.json";
+pub(crate) const PRUNE_FILE: &str = "prune.json";
 
 /// What pruning did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PruneRecord {
+pub(crate) struct PruneRecord {
     /// Method.
     pub method: Method,
     /// The budget.
@@ -42,12 +42,12 @@ pub struct PruneRecord {
 }
 
 /// Whether a method trains with ADMM before slicing.
-pub fn uses_admm(method: Method) -> bool {
+pub(crate) fn uses_admm(method: Method) -> bool {
     matches!(method, Method::Gohsp | Method::GohspMagnitudeHeads)
 }
 
 /// Slices one (method, sparsity, seed).
-pub struct PruneStage {
+pub(crate) struct PruneStage {
     /// Device and data.
     pub runtime: Arc<Runtime>,
     /// Method.

@@ -12,12 +12,12 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The file a rank stage writes.
-pub const RANKING_FILE: &str = "ranking.json";
+pub(crate) const RANKING_FILE: &str = "ranking.json";
 
 /// How heads are scored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RankMode {
+pub(crate) enum RankMode {
     /// Stationary distribution of the head graph.
     Graph,
     /// L2 norm of each head's weights (gohsp-magnitude-heads).
@@ -25,7 +25,7 @@ pub enum RankMode {
 }
 
 /// Scores the dense model's heads.
-pub struct RankStage {
+pub(crate) struct RankStage {
     /// Device and data.
     pub runtime: Arc<Runtime>,
     /// Ranking settings.

@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use std::sync::Arc;
 
 /// The device and data a run works on.
-pub struct Runtime {
+pub(crate) struct Runtime {
     /// The plain (inference) device; training uses `device.clone().autodiff()`.
     pub device: Device,
     /// Train and test splits.
@@ -23,7 +23,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// Open the dataset and pick the device.
-    pub fn open(dataset: &DatasetSpec, device: DeviceKind, model_side: usize) -> Result<Arc<Self>> {
+    pub(crate) fn open(dataset: &DatasetSpec, device: DeviceKind, model_side: usize) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             device: make_device(device)?,
             splits: open_splits(&request(dataset), model_side)?,
@@ -33,12 +33,12 @@ impl Runtime {
     }
 
     /// The dataset's facts.
-    pub fn info(&self) -> &DatasetInfo {
+    pub(crate) fn info(&self) -> &DatasetInfo {
         self.splits.train.info()
     }
 
     /// A stable identity of the data: part of every cache key.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         format!(
             "train={};test={};augment={};side={}",
             self.splits.train.fingerprint(),
@@ -49,29 +49,29 @@ impl Runtime {
     }
 
     /// Shuffled, augmented training batches.
-    pub fn train_loader(&self, batch: usize, seed: u64) -> Loader {
+    pub(crate) fn train_loader(&self, batch: usize, seed: u64) -> Loader {
         let transform = train_transform(self.info(), self.model_side, self.dataset.augment);
         Loader::new(self.splits.train.clone(), transform, batch, true, seed)
     }
 
     /// Un-augmented training batches in a fixed shuffled order (calibration).
-    pub fn calibration_loader(&self, batch: usize, seed: u64) -> Loader {
+    pub(crate) fn calibration_loader(&self, batch: usize, seed: u64) -> Loader {
         Loader::new(self.splits.train.clone(), eval_transform(self.info(), self.model_side), batch, true, seed)
     }
 
     /// Test batches in order.
-    pub fn test_loader(&self, batch: usize) -> Loader {
+    pub(crate) fn test_loader(&self, batch: usize) -> Loader {
         Loader::new(self.splits.test.clone(), eval_transform(self.info(), self.model_side), batch, false, 0)
     }
 
     /// The autodiff device for training.
-    pub fn train_device(&self) -> Device {
+    pub(crate) fn train_device(&self) -> Device {
         self.device.clone().autodiff()
     }
 }
 
 /// The burn device for `kind`; CUDA needs the `cuda` cargo feature.
-pub fn make_device(kind: DeviceKind) -> Result<Device> {
+pub(crate) fn make_device(kind: DeviceKind) -> Result<Device> {
     match kind {
         DeviceKind::Cpu => Ok(Device::flex()),
         #[cfg(feature = "cuda")]

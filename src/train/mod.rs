@@ -1,11 +1,11 @@
 //! Training: schedule, objectives (cross-entropy, distillation), the epoch loop with checkpoints and resume.
 
 pub mod batch;
-pub mod checkpoint;
-pub mod interrupt;
-pub mod log;
+pub(crate) mod checkpoint;
+pub(crate) mod interrupt;
+pub(crate) mod log;
 pub mod objective;
-pub mod pool;
-pub mod progress;
-pub mod schedule;
+pub(crate) mod pool;
+pub(crate) mod progress;
+pub(crate) mod schedule;
 pub mod trainer;

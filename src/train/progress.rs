@@ -4,18 +4,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 
 /// Whether progress bars should be drawn: stderr is a terminal and CI is not set.
-pub fn bars_enabled() -> bool {
+pub(crate) fn bars_enabled() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
 /// A progress bar over the batches of one epoch (hidden when bars are disabled).
-pub struct EpochBar {
+pub(crate) struct EpochBar {
     bar: ProgressBar,
 }
 
 impl EpochBar {
     /// A bar for epoch `epoch` of run `label` with `batches` steps.
-    pub fn new(label: &str, epoch: usize, batches: usize) -> Self {
+    pub(crate) fn new(label: &str, epoch: usize, batches: usize) -> Self {
         if !bars_enabled() {
             return Self { bar: ProgressBar::hidden() };
         }
@@ -28,13 +28,13 @@ impl EpochBar {
     }
 
     /// One batch done with this loss.
-    pub fn step(&self, loss: f64) {
+    pub(crate) fn step(&self, loss: f64) {
         self.bar.set_message(format!("loss {loss:.4}"));
         self.bar.inc(1);
     }
 
     /// Remove the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }
