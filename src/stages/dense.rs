@@ -1,6 +1,7 @@
 //! The dense branch of the DAG: opening each dataset once, and the dense model (trained or loaded) with its evaluation.
 
 use super::evaluate::EvaluateStage;
+use super::meta::StageMeta;
 use super::names::{DENSE_AXES, axes_of};
 use super::pretrain::{PretrainStage, Weights, file_digest};
 use super::runtime::Runtime;
@@ -82,12 +83,10 @@ pub(crate) fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, f
         ));
     }
     let pretrain = PretrainStage {
-        runtime: rt.clone(),
+        meta: StageMeta::new(StageKind::Pretrain, format!("dense[{axes}]"), spec.seed, rt),
         shape: shape.clone(),
         weights,
         train: spec.pretrain.clone(),
-        seed: spec.seed,
-        label: format!("dense[{axes}]"),
     };
     let model = plan.add(Arc::new(pretrain), &[], &fp);
     let evaluate = EvaluateStage {

@@ -6,6 +6,7 @@ pub(crate) mod chain;
 pub(crate) mod dense;
 pub(crate) mod evaluate;
 pub(crate) mod finetune;
+pub(crate) mod meta;
 pub(crate) mod names;
 pub(crate) mod plan;
 pub(crate) mod plots;
