@@ -1,6 +1,8 @@
 //! The command line: clap definitions of every subcommand and its flags.
 
+use crate::pipeline::stage::StageKind;
 use crate::spec::executor::ExecutorKind;
+use crate::spec::types::DeviceKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -37,8 +39,8 @@ pub struct SpecArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Device: cpu or cuda (overrides the spec's `device`).
-    #[arg(long)]
-    pub device: Option<String>,
+    #[arg(long, value_enum, hide_possible_values = true)]
+    pub device: Option<DeviceKind>,
 }
 
 /// Where a run's nodes execute.
@@ -57,6 +59,10 @@ pub struct ExecutorArgs {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
+#[allow(
+    missing_docs,
+    reason = "clap prints field doc comments as help; the flattened argument groups document their own flags"
+)]
 pub enum Command {
     /// Run an experiment (a sweep when the spec lists several values), reusing cached stages.
     Run {
@@ -69,8 +75,8 @@ pub enum Command {
         #[arg(long)]
         keep_going: bool,
         /// Recompute every node of this stage kind (and what depends on it).
-        #[arg(long, value_name = "STAGE")]
-        force: Vec<String>,
+        #[arg(long, value_name = "STAGE", value_enum, ignore_case = true, hide_possible_values = true)]
+        force: Vec<StageKind>,
         #[command(flatten)]
         executor: ExecutorArgs,
     },
@@ -87,8 +93,8 @@ pub enum Command {
         #[command(flatten)]
         spec: SpecArgs,
         /// Report these stage kinds as forced.
-        #[arg(long, value_name = "STAGE")]
-        force: Vec<String>,
+        #[arg(long, value_name = "STAGE", value_enum, ignore_case = true, hide_possible_values = true)]
+        force: Vec<StageKind>,
     },
     /// Say which key parts of a node changed since its last run.
     Explain {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 /// Every failure the library reports. Variants that describe a user's mistake carry a hint.
 #[derive(thiserror::Error, Debug)]
+#[allow(missing_docs, reason = "each variant's fields are what its #[error] message prints")]
 pub enum GohspError {
     /// A bad value or key in an experiment spec (or a `--set` override).
     #[error("{file}: {}{message} (hint: {hint})", key_prefix(.key))]

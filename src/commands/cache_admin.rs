@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Print each cache entry with its size.
-pub fn status(results: &Path) -> Result<i32> {
+pub(crate) fn status(results: &Path) -> Result<i32> {
     let cache = Cache::open(results)?;
     let entries = cache_status(&cache)?;
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
@@ -23,7 +23,7 @@ pub fn status(results: &Path) -> Result<i32> {
 
 /// Remove entries not reached by `keep` specs (default: every experiments/*.yaml). A spec that fails to plan makes gc
 /// refuse (exit 2, naming the spec and why), since its entries would look unreachable; `force` removes them anyway.
-pub fn collect_garbage(results: &Path, dry_run: bool, force: bool, keep: &[PathBuf]) -> Result<i32> {
+pub(crate) fn collect_garbage(results: &Path, dry_run: bool, force: bool, keep: &[PathBuf]) -> Result<i32> {
     let specs = if keep.is_empty() { experiment_specs(Path::new("experiments"))? } else { keep.to_vec() };
     let mut keys = HashSet::new();
     let mut failed = Vec::new();

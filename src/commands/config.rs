@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::spec::provenance::{describe, render};
 
 /// Print the resolved values and their sources.
-pub fn config(args: &SpecArgs) -> Result<i32> {
+pub(crate) fn config(args: &SpecArgs) -> Result<i32> {
     print!("{}", render(&describe(&args.spec, &overrides(args))?));
     Ok(0)
 }

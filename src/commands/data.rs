@@ -6,7 +6,7 @@ use crate::error::{GohspError, Result};
 use std::path::PathBuf;
 
 /// Fetch dataset `name` into `dir` (default: gohsp's data cache).
-pub fn fetch_dataset(name: &str, dir: Option<PathBuf>) -> Result<i32> {
+pub(crate) fn fetch_dataset(name: &str, dir: Option<PathBuf>) -> Result<i32> {
     let dir = match dir.or_else(|| cache_dir(name)) {
         Some(dir) => dir,
         None => return Err(GohspError::usage("no home folder to put the data in", "pass --dir DIR")),

@@ -9,7 +9,7 @@ use crate::spec::load::LoadedSpec;
 use serde_json::Value;
 
 /// The executor settings of `loaded` with the command line's choices applied; bad values are the user's error.
-pub fn choose_executor(loaded: &LoadedSpec, flags: &ExecutorArgs) -> Result<ExecutorSpec> {
+pub(crate) fn choose_executor(loaded: &LoadedSpec, flags: &ExecutorArgs) -> Result<ExecutorSpec> {
     let mut executor = loaded.points.first().map(|point| point.spec.executor.clone()).unwrap_or_default();
     if let Some(profile) = &flags.profile {
         executor = with_profile(&executor, profile)?;
@@ -30,7 +30,7 @@ pub fn choose_executor(loaded: &LoadedSpec, flags: &ExecutorArgs) -> Result<Exec
 }
 
 /// `base` with the `executor:` section of the YAML file `profile` laid over it, key by key.
-pub fn with_profile(base: &ExecutorSpec, profile: &Path) -> Result<ExecutorSpec> {
+pub(crate) fn with_profile(base: &ExecutorSpec, profile: &Path) -> Result<ExecutorSpec> {
     let text = std::fs::read_to_string(profile).at_path(profile)?;
     let hint = "a profile is YAML with one `executor:` section, as in a spec (see README, Running on a cluster)";
     let tree: Value =

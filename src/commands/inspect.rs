@@ -11,7 +11,7 @@ use serde_json::json;
 use std::path::Path;
 
 /// Print a checkpoint's per-block structure, parameter count and MACs.
-pub fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Result<i32> {
+pub(crate) fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Result<i32> {
     let (model, manifest) = load_vit(weights, heads, &Device::flex())?;
     let shape = model.shape();
     let report = cost(&shape);
@@ -40,7 +40,7 @@ pub fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Result<i3
 }
 
 /// Run a checkpoint on the tensor `input` of `input_path`; write `logits` to `out`.
-pub fn predict(weights: &Path, input_path: &Path, out: &Path, heads: Option<usize>) -> Result<i32> {
+pub(crate) fn predict(weights: &Path, input_path: &Path, out: &Path, heads: Option<usize>) -> Result<i32> {
     let device = Device::flex();
     let (model, _) = load_vit(weights, heads, &device)?;
     let tensors = read_checkpoint(input_path)?.tensors;
@@ -65,7 +65,7 @@ pub fn predict(weights: &Path, input_path: &Path, out: &Path, heads: Option<usiz
 }
 
 /// Rank a JSON graph and print the scores as JSON.
-pub fn rank_graph(graph: &Path) -> Result<i32> {
+pub(crate) fn rank_graph(graph: &Path) -> Result<i32> {
     let scores = rank_graph_file(graph)?;
     println!("{}", serde_json::to_string_pretty(&scores).expect("serialises"));
     Ok(0)

@@ -1,15 +1,15 @@
 //! One handler per subcommand; each returns the process exit code.
 
-pub mod cache_admin;
-pub mod config;
-pub mod data;
+pub(crate) mod cache_admin;
+pub(crate) mod config;
+pub(crate) mod data;
 pub mod dispatch;
-pub mod executor_choice;
-pub mod inspect;
-pub mod node_status;
-pub mod plan;
-pub mod report;
-pub mod run;
-pub mod run_node;
-pub mod slurm_run;
-pub mod spec_args;
+pub(crate) mod executor_choice;
+pub(crate) mod inspect;
+pub(crate) mod node_status;
+pub(crate) mod plan;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod run_node;
+pub(crate) mod slurm_run;
+pub(crate) mod spec_args;

@@ -9,7 +9,7 @@ use crate::pipeline::slurm::tool::SlurmTools;
 use std::path::{Path, PathBuf};
 
 /// Print one line per node and a count per standing.
-pub fn node_status(results: &Path, spec: &Path, sets: &[String]) -> Result<i32> {
+pub(crate) fn node_status(results: &Path, spec: &Path, sets: &[String]) -> Result<i32> {
     let args = SpecArgs { spec: PathBuf::from(spec), sets: sets.to_vec(), device: None };
     let (loaded, built) = load_plan(results, &args)?;
     let cache = Cache::open(results)?;

@@ -1,18 +1,19 @@
 //! `gohsp plan` and `gohsp explain`: what a run would do, and why a node would rerun.
 
-use super::spec_args::{load_plan, parse_kinds};
+use super::spec_args::load_plan;
 use crate::cli::SpecArgs;
 use crate::error::Result;
 use crate::pipeline::cache::Cache;
 use crate::pipeline::explain::explain_label;
 use crate::pipeline::plan_report::{NodeState, plan_report};
+use crate::pipeline::stage::StageKind;
 use std::path::Path;
 
 /// Print every node as hit or miss (with the reason for a miss).
-pub fn plan(results: &Path, args: &SpecArgs, force: &[String]) -> Result<i32> {
+pub(crate) fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Result<i32> {
     let (loaded, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
-    let statuses = plan_report(&built.plan, &cache, &parse_kinds(force)?)?;
+    let statuses = plan_report(&built.plan, &cache, force)?;
     let misses = statuses.iter().filter(|s| matches!(s.state, NodeState::Miss(_))).count();
     println!(
         "{}: {} points, {} nodes ({} cached, {} to run)",
@@ -29,7 +30,7 @@ pub fn plan(results: &Path, args: &SpecArgs, force: &[String]) -> Result<i32> {
 }
 
 /// Print which key parts of node `label` changed since it last ran.
-pub fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
+pub(crate) fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
     let (_, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
     println!("{}", explain_label(&built.plan, label, &cache)?);

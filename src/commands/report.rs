@@ -8,7 +8,7 @@ use crate::report::table::write_tables;
 use std::path::{Path, PathBuf};
 
 /// Read metrics.csv from each of `dirs`, write tables and the accuracy plot to `out`, print the Markdown table.
-pub fn report(dirs: &[PathBuf], out: &Path) -> Result<i32> {
+pub(crate) fn report(dirs: &[PathBuf], out: &Path) -> Result<i32> {
     let rows = read_many(dirs)?;
     let formats: Vec<String> = ["md", "csv", "tex"].map(String::from).to_vec();
     write_tables(&rows, out, &formats)?;

@@ -2,12 +2,13 @@
 
 use super::executor_choice::choose_executor;
 use super::slurm_run::run_slurm;
-use super::spec_args::{load_plan, parse_kinds};
+use super::spec_args::load_plan;
 use crate::cli::{ExecutorArgs, SpecArgs};
 use crate::error::{GohspError, Result};
 use crate::pipeline::cache::Cache;
 use crate::pipeline::executor::{ExecOptions, execute};
 use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
+use crate::pipeline::stage::StageKind;
 use crate::pipeline::summary::{NodeRunStatus, RunSummary};
 use crate::spec::executor::ExecutorKind;
 use crate::spec::load::LoadedSpec;
@@ -17,12 +18,12 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 /// Run the experiment; returns the process exit code.
-pub fn run(
+pub(crate) fn run(
     results: &Path,
     args: &SpecArgs,
     jobs: usize,
     keep_going: bool,
-    force: &[String],
+    force: &[StageKind],
     executor: &ExecutorArgs,
 ) -> Result<i32> {
     let (started, clock) = (SystemTime::now(), Instant::now());
@@ -36,7 +37,7 @@ pub fn run(
         return run_slurm(results, args, &loaded, &built, &chosen.slurm, executor.detach, started);
     }
     let cache = Cache::open(results)?;
-    let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: parse_kinds(force)?, dry_run: false };
+    let opts = ExecOptions { jobs: jobs.max(1), keep_going, force: force.to_vec(), dry_run: false };
     tracing::info!(spec = %loaded.file.display(), points = loaded.points.len(), nodes = built.plan.len(), "running");
     let summary = execute(&built.plan, &cache, &opts)?;
     let environment = RunEnvironment {
@@ -67,7 +68,7 @@ fn first_failure_or(summary: &RunSummary, record_error: GohspError) -> GohspErro
 }
 
 /// After a successful run, publish the report's tables and plots under results/NAME and print its table.
-pub fn publish(
+pub(crate) fn publish(
     results: &Path,
     loaded: &LoadedSpec,
     built: &BuiltPlan,
@@ -86,13 +87,13 @@ pub fn publish(
 }
 
 /// The backend named in run.json, e.g. `burn-cpu`.
-pub fn backend_name(loaded: &LoadedSpec) -> String {
+pub(crate) fn backend_name(loaded: &LoadedSpec) -> String {
     let device = loaded.points.first().map(|p| p.spec.device).unwrap_or_default();
     format!("burn-{device:?}").to_lowercase()
 }
 
 /// One line per node and a count of what happened.
-pub fn print_summary(summary: &RunSummary, seconds: f64) {
+pub(crate) fn print_summary(summary: &RunSummary, seconds: f64) {
     for node in &summary.nodes {
         let status = match &node.status {
             NodeRunStatus::Hit => "cached".to_string(),

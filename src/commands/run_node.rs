@@ -12,7 +12,7 @@ use crate::train::interrupt::install_usr2_handler;
 use std::path::Path;
 
 /// Build the node with key `key` (or a unique prefix of it); returns the exit code.
-pub fn run_node(results: &Path, args: &SpecArgs, key: &str) -> Result<i32> {
+pub(crate) fn run_node(results: &Path, args: &SpecArgs, key: &str) -> Result<i32> {
     install_usr2_handler();
     let (_, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Runs the plan through Slurm; returns the exit code.
-pub fn run_slurm(
+pub(crate) fn run_slurm(
     results: &Path,
     args: &SpecArgs,
     loaded: &LoadedSpec,

@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 /// The image mirrored left to right.
-pub fn flip_horizontal(image: &Image) -> Image {
+pub(crate) fn flip_horizontal(image: &Image) -> Image {
     let mut pixels = Vec::with_capacity(image.pixels.len());
     for row in image.pixels.chunks_exact(image.width) {
         pixels.extend(row.iter().rev());
@@ -17,13 +17,13 @@ pub fn flip_horizontal(image: &Image) -> Image {
 }
 
 /// The image moved `dy` pixels down and `dx` pixels right; uncovered pixels are 0.
-pub fn shift(image: &Image, dy: isize, dx: isize) -> Image {
+pub(crate) fn shift(image: &Image, dy: isize, dx: isize) -> Image {
     crop(image, -dy, -dx, image.height, image.width)
 }
 
 /// Flip left to right with probability `probability`.
 #[derive(Clone, Debug)]
-pub struct RandomHorizontalFlip {
+pub(crate) struct RandomHorizontalFlip {
     /// Chance of flipping, in [0, 1].
     pub probability: f64,
 }
@@ -37,7 +37,7 @@ impl Transform for RandomHorizontalFlip {
 /// Zero-pad by `padding` on every side, then crop the original size at a uniformly random offset (torchvision's
 /// `RandomCrop(size, padding)`, used for CIFAR with padding 4).
 #[derive(Clone, Debug)]
-pub struct PadRandomCrop {
+pub(crate) struct PadRandomCrop {
     /// Zero border added on each side before cropping.
     pub padding: usize,
 }
@@ -53,7 +53,7 @@ impl Transform for PadRandomCrop {
 /// Shift by a uniformly random whole number of pixels in [-max_shift, max_shift] on each axis, zero fill
 /// (for MNIST-like digits, max_shift 2).
 #[derive(Clone, Debug)]
-pub struct RandomShift {
+pub(crate) struct RandomShift {
     /// Largest shift, in pixels, along each axis.
     pub max_shift: usize,
 }
@@ -69,7 +69,7 @@ impl Transform for RandomShift {
 /// Crop a random window covering `scale` of the area with aspect ratio in `ratio` (log-uniform), resize it to
 /// `size` x `size`: torchvision's `RandomResizedCrop`, including its 10 tries and its central fallback.
 #[derive(Clone, Debug)]
-pub struct RandomResizedCrop {
+pub(crate) struct RandomResizedCrop {
     /// Output side.
     pub size: usize,
     /// Range of the window's area as a fraction of the image's.
@@ -80,12 +80,12 @@ pub struct RandomResizedCrop {
 
 impl RandomResizedCrop {
     /// The usual ranges: scale 0.08-1, ratio 3/4-4/3.
-    pub fn new(size: usize) -> Self {
+    pub(crate) fn new(size: usize) -> Self {
         Self { size, scale: (0.08, 1.0), ratio: (3.0 / 4.0, 4.0 / 3.0) }
     }
 
     /// The window (top, left, height, width) for an image of `height` x `width`.
-    pub fn window(&self, height: usize, width: usize, rng: &mut StdRng) -> (usize, usize, usize, usize) {
+    pub(crate) fn window(&self, height: usize, width: usize, rng: &mut StdRng) -> (usize, usize, usize, usize) {
         let area = (height * width) as f64;
         let (log_low, log_high) = (self.ratio.0.ln(), self.ratio.1.ln());
         for _ in 0..10 {

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bytes of one 32x32 RGB image: the R, G and B planes, each row-major.
-pub const CIFAR_IMAGE_BYTES: usize = 3 * 32 * 32;
+pub(crate) const CIFAR_IMAGE_BYTES: usize = 3 * 32 * 32;
 
 /// Which CIFAR dataset a folder holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CifarVariant {
+pub(crate) enum CifarVariant {
     /// 10 classes; records of 1 label byte + 3072 pixel bytes.
     Cifar10,
     /// 100 fine classes; records of a coarse and a fine label byte + 3072 pixel bytes.
@@ -22,7 +22,7 @@ pub enum CifarVariant {
 
 impl CifarVariant {
     /// The variant called `name` in specs (`cifar10`, `cifar100`).
-    pub fn from_name(name: &str) -> Result<Self> {
+    pub(crate) fn from_name(name: &str) -> Result<Self> {
         match name {
             "cifar10" => Ok(Self::Cifar10),
             "cifar100" => Ok(Self::Cifar100),
@@ -31,7 +31,7 @@ impl CifarVariant {
     }
 
     /// The name used in specs and fingerprints.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Cifar10 => "cifar10",
             Self::Cifar100 => "cifar100",
@@ -39,7 +39,7 @@ impl CifarVariant {
     }
 
     /// The folder the official tarball extracts to.
-    pub fn folder(self) -> &'static str {
+    pub(crate) fn folder(self) -> &'static str {
         match self {
             Self::Cifar10 => "cifar-10-batches-bin",
             Self::Cifar100 => "cifar-100-binary",
@@ -47,7 +47,7 @@ impl CifarVariant {
     }
 
     /// Label bytes before the pixels of each record (the last one is the label used).
-    pub fn label_bytes(self) -> usize {
+    pub(crate) fn label_bytes(self) -> usize {
         match self {
             Self::Cifar10 => 1,
             Self::Cifar100 => 2,
@@ -55,7 +55,7 @@ impl CifarVariant {
     }
 
     /// The training files, in order, and the test file.
-    pub fn files(self) -> (Vec<String>, &'static str) {
+    pub(crate) fn files(self) -> (Vec<String>, &'static str) {
         match self {
             Self::Cifar10 => ((1..=5).map(|i| format!("data_batch_{i}.bin")).collect(), "test_batch.bin"),
             Self::Cifar100 => (vec!["train.bin".to_string()], "test.bin"),
@@ -63,7 +63,7 @@ impl CifarVariant {
     }
 
     /// Classes, channels, size and the usual normalisation statistics.
-    pub fn info(self) -> DatasetInfo {
+    pub(crate) fn info(self) -> DatasetInfo {
         let (classes, mean, std) = match self {
             Self::Cifar10 => (10, vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616]),
             Self::Cifar100 => (100, vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762]),
@@ -73,7 +73,7 @@ impl CifarVariant {
 }
 
 /// The folder holding the `.bin` files: `root` itself, or `root/<extracted folder>`.
-pub fn resolve_cifar_dir(root: &Path, variant: CifarVariant) -> Result<PathBuf> {
+pub(crate) fn resolve_cifar_dir(root: &Path, variant: CifarVariant) -> Result<PathBuf> {
     let first = variant.files().0.swap_remove(0);
     let nested = root.join(variant.folder());
     [root.to_path_buf(), nested.clone()].into_iter().find(|dir| dir.join(&first).is_file()).ok_or_else(|| {
@@ -83,7 +83,7 @@ pub fn resolve_cifar_dir(root: &Path, variant: CifarVariant) -> Result<PathBuf> 
 }
 
 /// Load the train and test splits of a CIFAR dataset from `root` (the extracted folder or its parent).
-pub fn load_cifar_splits(root: &Path, variant: CifarVariant) -> Result<Splits> {
+pub(crate) fn load_cifar_splits(root: &Path, variant: CifarVariant) -> Result<Splits> {
     let dir = resolve_cifar_dir(root, variant)?;
     let (train_files, test_file) = variant.files();
     let train_paths: Vec<PathBuf> = train_files.iter().map(|file| dir.join(file)).collect();

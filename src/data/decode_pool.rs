@@ -8,10 +8,10 @@
 use std::sync::OnceLock;
 
 /// The environment variable that sets the decode pool's thread count.
-pub const LOADER_THREADS_ENV: &str = "GOHSP_LOADER_THREADS";
+pub(crate) const LOADER_THREADS_ENV: &str = "GOHSP_LOADER_THREADS";
 
 /// The process-wide decode pool, built on first use.
-pub fn decode_pool() -> &'static rayon::ThreadPool {
+pub(crate) fn decode_pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()

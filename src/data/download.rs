@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// An HTTP agent with connect and read time-outs; it honours `HTTPS_PROXY`/`HTTP_PROXY` unless `loopback` (ureq 2
 /// ignores `NO_PROXY`, so a local test server must not be sent to a proxy).
-pub fn http_agent(loopback: bool) -> ureq::Agent {
+pub(crate) fn http_agent(loopback: bool) -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(30))
         .timeout_read(Duration::from_secs(60))
@@ -21,7 +21,7 @@ pub fn http_agent(loopback: bool) -> ureq::Agent {
 
 /// Download `url` to `dest`, checking its md5 against `expected_md5` (hex, any case). Nothing is left at `dest` or
 /// `dest.part` when the transfer fails or the digest differs.
-pub fn download_verified(agent: &ureq::Agent, url: &str, expected_md5: &str, dest: &Path) -> Result<()> {
+pub(crate) fn download_verified(agent: &ureq::Agent, url: &str, expected_md5: &str, dest: &Path) -> Result<()> {
     let part = part_path(dest);
     let outcome = stream_to_file(agent, url, &part);
     let actual = match outcome {
@@ -40,7 +40,7 @@ pub fn download_verified(agent: &ureq::Agent, url: &str, expected_md5: &str, des
 }
 
 /// `<dest>.part`.
-pub fn part_path(dest: &Path) -> PathBuf {
+pub(crate) fn part_path(dest: &Path) -> PathBuf {
     let mut name = dest.as_os_str().to_owned();
     name.push(".part");
     PathBuf::from(name)

@@ -7,14 +7,14 @@ use flate2::read::GzDecoder;
 use std::path::{Path, PathBuf};
 
 /// Written into a dataset folder once every source is downloaded, verified and unpacked.
-pub const COMPLETE_MARKER: &str = ".complete";
+pub(crate) const COMPLETE_MARKER: &str = ".complete";
 
 /// The datasets [`fetch`] knows.
-pub const FETCHABLE: [&str; 4] = ["mnist", "fashion_mnist", "cifar10", "cifar100"];
+pub(crate) const FETCHABLE: [&str; 4] = ["mnist", "fashion_mnist", "cifar10", "cifar100"];
 
 /// What to do with a file once it is verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unpack {
+pub(crate) enum Unpack {
     /// Keep it as downloaded (the idx loader reads `.gz` files directly).
     Keep,
     /// Extract the `.tar.gz` into the dataset folder, then delete it.
@@ -23,7 +23,7 @@ pub enum Unpack {
 
 /// One file to download: its address, its published md5 (hex) and what to do with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
+pub(crate) struct Source {
     /// Full URL; the last path segment is the file name.
     pub url: String,
     /// Expected md5 of the downloaded bytes, hex.
@@ -38,14 +38,14 @@ impl Source {
     }
 
     /// The file name the URL ends with.
-    pub fn file_name(&self) -> &str {
+    pub(crate) fn file_name(&self) -> &str {
         let path = self.url.split(['?', '#']).next().unwrap_or(&self.url);
         path.rsplit('/').next().unwrap_or(path)
     }
 }
 
 /// The official files of dataset `name` (the addresses and md5s torchvision and the datasets' pages publish).
-pub fn sources(name: &str) -> Result<Vec<Source>> {
+pub(crate) fn sources(name: &str) -> Result<Vec<Source>> {
     let idx = |base: &str, md5s: [&str; 4]| {
         [
             "train-images-idx3-ubyte.gz",
@@ -98,13 +98,13 @@ pub fn sources(name: &str) -> Result<Vec<Source>> {
 }
 
 /// Download dataset `name` into `dir` (created if needed) and return `dir`, the root to give its loader.
-pub fn fetch(name: &str, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn fetch(name: &str, dir: &Path) -> Result<PathBuf> {
     fetch_sources(&sources(name)?, dir)
 }
 
 /// Download, verify and unpack every source into `dir`, then write [`COMPLETE_MARKER`]. A folder that already has
 /// the marker is returned at once; one without it is filled again from the start.
-pub fn fetch_sources(sources: &[Source], dir: &Path) -> Result<PathBuf> {
+pub(crate) fn fetch_sources(sources: &[Source], dir: &Path) -> Result<PathBuf> {
     let marker = dir.join(COMPLETE_MARKER);
     if marker.is_file() {
         tracing::info!(path = %dir.display(), "dataset already downloaded");

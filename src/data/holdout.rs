@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// With `fraction` > 0: train on the training set minus a seeded `fraction` of it, and evaluate on that part instead
 /// of the test split (at least one sample each side). With 0 the splits are returned unchanged.
-pub fn hold_out(splits: Splits, fraction: f64) -> Splits {
+pub(crate) fn hold_out(splits: Splits, fraction: f64) -> Splits {
     let n = splits.train.len();
     if fraction <= 0.0 || n < 2 {
         return splits;

@@ -18,7 +18,7 @@ const LABELS_MAGIC: u32 = 0x0000_0801;
 const CLASSES: usize = 10;
 
 /// Load the train (`train-*`) and test (`t10k-*`) splits of idx dataset `name` (`mnist` or `fashion_mnist`) from `root`.
-pub fn load_idx_splits(root: &Path, name: &str) -> Result<Splits> {
+pub(crate) fn load_idx_splits(root: &Path, name: &str) -> Result<Splits> {
     let (mean, std) = match name {
         "mnist" => (0.1307, 0.3081),
         "fashion_mnist" => (0.2860, 0.3530),

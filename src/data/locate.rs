@@ -4,10 +4,10 @@ use crate::error::{GohspError, Result};
 use std::path::{Path, PathBuf};
 
 /// Where Debian's package `dataset-fashion-mnist` installs the four gzipped idx files.
-pub const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+pub(crate) const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
 /// The per-user download folder of a dataset: `$XDG_CACHE_HOME/gohsp/data/<name>`, else `~/.cache/gohsp/data/<name>`.
-pub fn cache_dir(name: &str) -> Option<PathBuf> {
+pub(crate) fn cache_dir(name: &str) -> Option<PathBuf> {
     let cache = match std::env::var_os("XDG_CACHE_HOME") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
@@ -16,7 +16,7 @@ pub fn cache_dir(name: &str) -> Option<PathBuf> {
 }
 
 /// The folders searched, in order, for dataset `name` when no root is given.
-pub fn search_paths(name: &str) -> Vec<PathBuf> {
+pub(crate) fn search_paths(name: &str) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     if name == "fashion_mnist" {
         paths.push(PathBuf::from(DEBIAN_FASHION_MNIST));
@@ -27,7 +27,7 @@ pub fn search_paths(name: &str) -> Vec<PathBuf> {
 }
 
 /// How to obtain dataset `name`, for error hints.
-pub fn fetch_hint(name: &str) -> String {
+pub(crate) fn fetch_hint(name: &str) -> String {
     match name {
         "fashion_mnist" => format!(
             "run `gohsp data fetch fashion_mnist`, or `apt-get install dataset-fashion-mnist` (it installs to {DEBIAN_FASHION_MNIST}/)"
@@ -41,7 +41,7 @@ pub fn fetch_hint(name: &str) -> String {
 }
 
 /// Whether `dir` holds the files that dataset `name` starts with (a cheap check, not a validation).
-pub fn looks_present(name: &str, dir: &Path) -> bool {
+pub(crate) fn looks_present(name: &str, dir: &Path) -> bool {
     let any = |files: &[&str]| files.iter().any(|file| dir.join(file).is_file());
     match name {
         "mnist" | "fashion_mnist" => any(&["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"]),
@@ -53,7 +53,7 @@ pub fn looks_present(name: &str, dir: &Path) -> bool {
 
 /// The folder that holds dataset `name`: `root` when given (it must exist), else the first of [`search_paths`] that
 /// holds its files. The error lists every place searched and the command that fetches the data.
-pub fn locate(name: &str, root: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn locate(name: &str, root: Option<&Path>) -> Result<PathBuf> {
     if let Some(root) = root {
         if root.is_dir() {
             return Ok(root.to_path_buf());

@@ -5,7 +5,7 @@ use crate::error::{GohspError, Result};
 
 /// Square images of `info.channels` x `info.image_size`^2 bytes each, stored back to back, with one label each.
 /// Read-only after construction, so any number of threads may call `get` at once.
-pub struct InMemoryDataset {
+pub(crate) struct InMemoryDataset {
     info: DatasetInfo,
     pixels: Vec<u8>,
     labels: Vec<u8>,
@@ -15,7 +15,7 @@ pub struct InMemoryDataset {
 impl InMemoryDataset {
     /// Wrap decoded bytes. `origin` names the data (e.g. `cifar10/train`); the fingerprint adds the sample count and a
     /// blake3 digest of the pixels and labels, so equal data gives equal fingerprints wherever it lives.
-    pub fn new(info: DatasetInfo, pixels: Vec<u8>, labels: Vec<u8>, origin: &str) -> Result<Self> {
+    pub(crate) fn new(info: DatasetInfo, pixels: Vec<u8>, labels: Vec<u8>, origin: &str) -> Result<Self> {
         let sample_len = info.channels * info.image_size * info.image_size;
         if pixels.len() != labels.len() * sample_len {
             return Err(GohspError::Internal(format!(
@@ -33,7 +33,7 @@ impl InMemoryDataset {
     }
 
     /// The raw bytes of sample `index` (C, H, W order); panics when out of range.
-    pub fn image_bytes(&self, index: usize) -> &[u8] {
+    pub(crate) fn image_bytes(&self, index: usize) -> &[u8] {
         let sample_len = self.pixels.len() / self.labels.len().max(1);
         &self.pixels[index * sample_len..(index + 1) * sample_len]
     }

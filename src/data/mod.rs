@@ -1,20 +1,20 @@
 //! Datasets: the trait, the embedded MNIST 5k, idx, CIFAR and image folders, transforms, batching and fetching.
 
-pub mod augment;
-pub mod cifar;
+pub(crate) mod augment;
+pub(crate) mod cifar;
 pub mod dataset;
-pub mod decode_pool;
-pub mod download;
-pub mod fetch;
+pub(crate) mod decode_pool;
+pub(crate) mod download;
+pub(crate) mod fetch;
 pub mod folder;
-pub mod holdout;
-pub mod idx;
+pub(crate) mod holdout;
+pub(crate) mod idx;
 pub mod loader;
-pub mod locate;
-pub mod memory;
+pub(crate) mod locate;
+pub(crate) mod memory;
 pub mod mnist5k;
-pub mod open;
+pub(crate) mod open;
 pub mod recipe;
-pub mod resize;
-pub mod sources;
-pub mod transform;
+pub(crate) mod resize;
+pub(crate) mod sources;
+pub(crate) mod transform;

@@ -8,13 +8,29 @@ use super::idx::load_idx_splits;
 use super::locate::locate;
 use super::mnist5k::load_mnist5k;
 use crate::error::{GohspError, Result};
-use crate::spec::types::DatasetSpec;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use crate::spec::validate::DATASETS;
+/// The names of the datasets `open_splits` knows.
+pub(crate) const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
+
+/// Which dataset to open and how much of it: data/'s own request, filled by the caller from the spec.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DatasetRequest {
+    /// One of [`DATASETS`].
+    pub name: String,
+    /// Folder holding the files (required for cifar and imagefolder; searched for mnist and fashion_mnist).
+    pub root: Option<PathBuf>,
+    /// Use only the first N training samples.
+    pub limit: Option<usize>,
+    /// Use only the first N test samples.
+    pub test_limit: Option<usize>,
+    /// Fraction of the training set held out (seeded) and used as the evaluation split.
+    pub holdout: f64,
+}
 
 /// Load the splits of the dataset `spec` names; `model_side` is the model's input side (for image folders).
-pub fn open_splits(spec: &DatasetSpec, model_side: usize) -> Result<Splits> {
+pub(crate) fn open_splits(spec: &DatasetRequest, model_side: usize) -> Result<Splits> {
     let root = spec.root.as_deref();
     let splits = match spec.name.as_str() {
         "mnist5k" => load_mnist5k()?,

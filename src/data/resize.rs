@@ -6,7 +6,7 @@ use super::transform::Transform;
 use rand::rngs::StdRng;
 
 /// timm's default evaluation crop fraction: resize the short side to size / 0.875 (256 for 224), then crop `size`.
-pub const DEFAULT_CROP_PCT: f64 = 0.875;
+pub(crate) const DEFAULT_CROP_PCT: f64 = 0.875;
 
 /// For each output position along one axis: the first input index and the normalised weights from there on.
 /// Bilinear (triangle) filter widened by the scale when shrinking, as PIL does, so downsampling does not alias.
@@ -27,7 +27,7 @@ fn axis_weights(in_len: usize, out_len: usize) -> Vec<(usize, Vec<f32>)> {
 }
 
 /// Resize every channel of `image` to `height` x `width` (separable antialiased bilinear, half-pixel centres).
-pub fn resize_bilinear(image: &Image, height: usize, width: usize) -> Image {
+pub(crate) fn resize_bilinear(image: &Image, height: usize, width: usize) -> Image {
     if (image.height, image.width) == (height, width) {
         return image.clone();
     }
@@ -52,7 +52,7 @@ pub fn resize_bilinear(image: &Image, height: usize, width: usize) -> Image {
 }
 
 /// The `height` x `width` window whose top-left corner is at (`top`, `left`); positions outside `image` are 0.
-pub fn crop(image: &Image, top: isize, left: isize, height: usize, width: usize) -> Image {
+pub(crate) fn crop(image: &Image, top: isize, left: isize, height: usize, width: usize) -> Image {
     let mut pixels = vec![0.0; image.channels * height * width];
     for c in 0..image.channels {
         for y in 0..height {
@@ -72,13 +72,13 @@ pub fn crop(image: &Image, top: isize, left: isize, height: usize, width: usize)
 }
 
 /// The central `size` x `size` window (zero-padded if the image is smaller); offsets round as torchvision's do.
-pub fn center_crop(image: &Image, size: usize) -> Image {
+pub(crate) fn center_crop(image: &Image, size: usize) -> Image {
     let offset = |len: usize| ((len as f64 - size as f64) / 2.0).round_ties_even() as isize;
     crop(image, offset(image.height), offset(image.width), size, size)
 }
 
 /// Resize so that the shorter side is `size`, keeping the aspect ratio (the longer side is truncated, as torchvision).
-pub fn resize_short_side(image: &Image, size: usize) -> Image {
+pub(crate) fn resize_short_side(image: &Image, size: usize) -> Image {
     let (short, long) = (image.height.min(image.width), image.height.max(image.width));
     let long_out = (size * long / short).max(1);
     if image.height <= image.width {
@@ -90,7 +90,7 @@ pub fn resize_short_side(image: &Image, size: usize) -> Image {
 
 /// Resize to a fixed `size` x `size`, ignoring the aspect ratio (e.g. CIFAR's 32 up to 224 for a ViT).
 #[derive(Clone, Debug)]
-pub struct Resize {
+pub(crate) struct Resize {
     /// Output side.
     pub size: usize,
 }
@@ -103,7 +103,7 @@ impl Transform for Resize {
 
 /// Evaluation preprocessing: resize the short side to `floor(size / crop_pct)`, then take the central `size` square.
 #[derive(Clone, Debug)]
-pub struct ResizeCenterCrop {
+pub(crate) struct ResizeCenterCrop {
     /// Output side.
     pub size: usize,
     /// Fraction of the resized short side that the crop keeps.
@@ -112,12 +112,12 @@ pub struct ResizeCenterCrop {
 
 impl ResizeCenterCrop {
     /// timm's convention: `crop_pct` = 0.875 (224 from 256).
-    pub fn new(size: usize) -> Self {
+    pub(crate) fn new(size: usize) -> Self {
         Self { size, crop_pct: DEFAULT_CROP_PCT }
     }
 
     /// The short side the image is resized to before cropping.
-    pub fn scale_size(&self) -> usize {
+    pub(crate) fn scale_size(&self) -> usize {
         (self.size as f64 / self.crop_pct).floor() as usize
     }
 }

@@ -7,13 +7,13 @@ use super::cifar::{CifarVariant, resolve_cifar_dir};
 use super::idx::find_file;
 use super::locate::locate;
 use super::mnist5k::MNIST5K_CSV_GZ;
+use super::open::DatasetRequest;
 use crate::error::{GohspError, IoContext, Result};
-use crate::spec::types::DatasetSpec;
 use std::path::{Path, PathBuf};
 
 /// One thing whose metadata stands for its content.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// A file or folder (absolute and symlink-free).
     Path(PathBuf),
     /// Data compiled into the binary.
@@ -22,7 +22,7 @@ pub enum Source {
 
 /// The sources of the dataset `spec` names. An error means the dataset cannot be found this way; opening it then
 /// gives the proper message.
-pub fn dataset_sources(spec: &DatasetSpec) -> Result<Vec<Source>> {
+pub(crate) fn dataset_sources(spec: &DatasetRequest) -> Result<Vec<Source>> {
     let root = spec.root.as_deref();
     let paths = match spec.name.as_str() {
         "mnist5k" => return Ok(vec![Source::Embedded("mnist5k.csv.gz", MNIST5K_CSV_GZ)]),

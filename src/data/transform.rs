@@ -10,7 +10,7 @@ pub trait Transform: Send + Sync {
 }
 
 /// Transforms applied in order.
-pub struct Compose(pub Vec<Box<dyn Transform>>);
+pub(crate) struct Compose(pub Vec<Box<dyn Transform>>);
 
 impl Transform for Compose {
     fn apply(&self, image: Image, rng: &mut StdRng) -> Image {

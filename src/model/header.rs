@@ -14,7 +14,7 @@ use std::path::Path;
 const MAX_HEADER: u64 = 100_000_000;
 
 /// The checkpoint at `path` with every tensor's shape but no values (`data` empty), and its manifest.
-pub fn read_checkpoint_shapes(path: &Path) -> Result<Checkpoint> {
+pub(crate) fn read_checkpoint_shapes(path: &Path) -> Result<Checkpoint> {
     require_weights_file(path)?;
     let bad = |message: String| {
         GohspError::input(path, message, "pass a .safetensors checkpoint (timm, Hugging Face or gohsp)")

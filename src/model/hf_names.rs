@@ -4,12 +4,12 @@ use super::host::{HostTensor, NamedTensors};
 use std::collections::BTreeMap;
 
 /// Whether `tensors` use Hugging Face names (`vit.` or `deit.` prefixes).
-pub fn is_hugging_face(tensors: &BTreeMap<String, HostTensor>) -> bool {
+pub(crate) fn is_hugging_face(tensors: &BTreeMap<String, HostTensor>) -> bool {
     tensors.keys().any(|k| k.starts_with("vit.embeddings") || k.starts_with("deit.embeddings"))
 }
 
 /// The same tensors under timm's names; query, key and value are stacked into qkv.
-pub fn to_timm_names(hf: NamedTensors) -> NamedTensors {
+pub(crate) fn to_timm_names(hf: NamedTensors) -> NamedTensors {
     let mut out = NamedTensors::new();
     let mut qkv: BTreeMap<(usize, String), [Option<HostTensor>; 3]> = BTreeMap::new();
     for (name, tensor) in hf {

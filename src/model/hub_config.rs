@@ -6,11 +6,11 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The file name looked for beside the weights.
-pub const CONFIG_FILE: &str = "config.json";
+pub(crate) const CONFIG_FILE: &str = "config.json";
 
 /// What a config.json says about the architecture (each field only when the file gives it).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct HubConfig {
+pub(crate) struct HubConfig {
     /// The file read.
     pub path: PathBuf,
     /// Attention heads per block.
@@ -24,7 +24,7 @@ pub struct HubConfig {
 }
 
 /// The config.json in the folder of `weights`, if there is one; an unreadable or malformed one is an input error.
-pub fn config_beside(weights: &Path) -> Result<Option<HubConfig>> {
+pub(crate) fn config_beside(weights: &Path) -> Result<Option<HubConfig>> {
     let path = weights.parent().unwrap_or(Path::new(".")).join(CONFIG_FILE);
     if !path.is_file() {
         return Ok(None);

@@ -3,10 +3,10 @@
 pub mod build;
 pub mod cost;
 pub mod fused;
-pub mod header;
-pub mod hf_names;
+pub(crate) mod header;
+pub(crate) mod hf_names;
 pub mod host;
-pub mod hub_config;
+pub(crate) mod hub_config;
 pub mod init;
 pub mod io;
 pub mod layout;

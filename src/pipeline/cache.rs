@@ -12,7 +12,7 @@ use crate::error::{GohspError, IoContext, Result};
 
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// A verified entry, at this folder.
     Hit(PathBuf),
     /// No entry.
@@ -23,13 +23,13 @@ pub enum Lookup {
 
 /// The cache under one results root: ROOT/cache (entries, index, tmp), ROOT/work, ROOT/locks.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     root: PathBuf,
 }
 
 impl Cache {
     /// Opens (creating the folders of) the cache under `root`, e.g. `results/`.
-    pub fn open(root: impl AsRef<Path>) -> Result<Self> {
+    pub(crate) fn open(root: impl AsRef<Path>) -> Result<Self> {
         let cache = Self { root: root.as_ref().to_path_buf() };
         for dir in [cache.tmp_dir(), cache.index_dir(), cache.root.join("work"), cache.root.join("locks")] {
             std::fs::create_dir_all(&dir).at_path(&dir)?;
@@ -38,37 +38,37 @@ impl Cache {
     }
 
     /// The results root.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// `ROOT/cache/<kind>/<key>`.
-    pub fn entry_dir(&self, kind: StageKind, key: &CacheKey) -> PathBuf {
+    pub(crate) fn entry_dir(&self, kind: StageKind, key: &CacheKey) -> PathBuf {
         self.root.join("cache").join(kind.as_str()).join(key.as_str())
     }
 
     /// `ROOT/work/<kind>/<key>`: a stage's checkpoints while it runs.
-    pub fn work_dir(&self, kind: StageKind, key: &CacheKey) -> PathBuf {
+    pub(crate) fn work_dir(&self, kind: StageKind, key: &CacheKey) -> PathBuf {
         self.root.join("work").join(kind.as_str()).join(key.as_str())
     }
 
     /// `ROOT/locks/<key>.lock`.
-    pub fn lock_path(&self, key: &CacheKey) -> PathBuf {
+    pub(crate) fn lock_path(&self, key: &CacheKey) -> PathBuf {
         self.root.join("locks").join(format!("{key}.lock"))
     }
 
     /// ROOT/cache/index: the last committed key parts of each label.
-    pub fn index_dir(&self) -> PathBuf {
+    pub(crate) fn index_dir(&self) -> PathBuf {
         self.root.join("cache").join("index")
     }
 
     /// ROOT/cache/tmp: entries being written, and entries being removed.
-    pub fn tmp_dir(&self) -> PathBuf {
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
         self.root.join("cache").join("tmp")
     }
 
     /// Looks up and verifies the entry of `kind`/`key`. Verification failures are `Corrupt`, not errors.
-    pub fn lookup(&self, kind: StageKind, key: &CacheKey) -> Result<Lookup> {
+    pub(crate) fn lookup(&self, kind: StageKind, key: &CacheKey) -> Result<Lookup> {
         let dir = self.entry_dir(kind, key);
         if !dir.is_dir() {
             return Ok(Lookup::Missing);
@@ -93,7 +93,7 @@ impl Cache {
     }
 
     /// A fresh, empty folder under ROOT/cache/tmp.
-    pub fn new_temp_dir(&self) -> Result<PathBuf> {
+    pub(crate) fn new_temp_dir(&self) -> Result<PathBuf> {
         let dir = self.tmp_dir().join(unique_name("build"));
         std::fs::create_dir_all(&dir).at_path(&dir)?;
         Ok(dir)
@@ -101,7 +101,7 @@ impl Cache {
 
     /// Turns a stage's finished `out_dir` into the entry for `record`: writes stage.json and checksums.json, then
     /// renames it into place (replacing an existing entry), and records the label's last run in the index.
-    pub fn commit(&self, out_dir: &Path, record: &EntryRecord) -> Result<PathBuf> {
+    pub(crate) fn commit(&self, out_dir: &Path, record: &EntryRecord) -> Result<PathBuf> {
         for reserved in [STAGE_FILE, CHECKSUMS_FILE] {
             if out_dir.join(reserved).exists() {
                 let message = format!("wrote `{reserved}`, a name the cache reserves for itself");
@@ -123,7 +123,13 @@ impl Cache {
     }
 
     /// Warns about a corrupt entry and removes it (moved aside first, so a half-removed entry is never seen).
-    pub fn discard_corrupt(&self, kind: StageKind, key: &CacheKey, label: &str, corruption: &Corruption) -> Result<()> {
+    pub(crate) fn discard_corrupt(
+        &self,
+        kind: StageKind,
+        key: &CacheKey,
+        label: &str,
+        corruption: &Corruption,
+    ) -> Result<()> {
         let dir = self.entry_dir(kind, key);
         let entry = dir.display();
         tracing::warn!(%entry, file = %corruption.file, "corrupt cache entry of {label} ({corruption}); rebuilding");

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{IoContext, Result};
 
 /// The name of the checksum list inside an entry.
-pub const CHECKSUMS_FILE: &str = "checksums.json";
+pub(crate) const CHECKSUMS_FILE: &str = "checksums.json";
 
 /// Size and blake3 (hex) of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileChecksum {
+pub(crate) struct FileChecksum {
     /// Size in bytes.
     pub bytes: u64,
     /// blake3 of the content, hex.
@@ -23,14 +23,14 @@ pub struct FileChecksum {
 
 /// Every file of an entry (relative paths with `/`), except the list itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checksums {
+pub(crate) struct Checksums {
     /// Relative path -> checksum.
     pub files: BTreeMap<String, FileChecksum>,
 }
 
 /// Why an entry failed verification: which file and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Corruption {
+pub(crate) struct Corruption {
     /// The file, relative to the entry.
     pub file: String,
     /// What is wrong (missing, truncated, altered).
@@ -45,7 +45,7 @@ impl fmt::Display for Corruption {
 
 impl Checksums {
     /// Hashes every file under `dir` (recursively), skipping an existing checksum list.
-    pub fn of_dir(dir: &Path) -> Result<Self> {
+    pub(crate) fn of_dir(dir: &Path) -> Result<Self> {
         let mut checksums = Self::default();
         collect(dir, "", &mut checksums.files)?;
         checksums.files.remove(CHECKSUMS_FILE);
@@ -53,7 +53,7 @@ impl Checksums {
     }
 
     /// Checks every listed file under `dir`: present, same size, same content. The first problem is returned.
-    pub fn verify(&self, dir: &Path) -> std::result::Result<(), Corruption> {
+    pub(crate) fn verify(&self, dir: &Path) -> std::result::Result<(), Corruption> {
         for (name, expected) in &self.files {
             let problem = |problem: String| Corruption { file: name.clone(), problem };
             let path = dir.join(name);
@@ -90,7 +90,7 @@ fn collect(dir: &Path, prefix: &str, files: &mut BTreeMap<String, FileChecksum>)
 }
 
 /// blake3 (hex) of a file's content, streamed.
-pub fn hash_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn hash_file(path: &Path) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(File::open(path)?)?;
     Ok(hasher.finalize().to_hex().to_string())

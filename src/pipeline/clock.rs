@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
 /// Seconds since the Unix epoch (negative before it).
-pub fn unix_seconds(time: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => after.as_secs() as i64,
         Err(before) => -(before.duration().as_secs() as i64),
@@ -13,7 +13,7 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
 }
 
 /// `2025-01-02T03:04:05Z`.
-pub fn rfc3339(time: SystemTime) -> String {
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     let t = utc(time);
     let (date, clock) = (t.date(), t.time());
     format!(
@@ -28,7 +28,7 @@ pub fn rfc3339(time: SystemTime) -> String {
 }
 
 /// `20250102T030405Z`: sortable and safe in file names on every OS.
-pub fn compact_utc(time: SystemTime) -> String {
+pub(crate) fn compact_utc(time: SystemTime) -> String {
     rfc3339(time).replace(['-', ':'], "")
 }
 

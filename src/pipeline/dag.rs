@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::key::{CacheKey, CacheKeyParts, InputKeyPart};
@@ -11,17 +10,17 @@ use super::stage::{Stage, StageKind};
 
 /// A node's handle in its [`Plan`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(NodeIndex);
+pub(crate) struct NodeId(NodeIndex);
 
 impl NodeId {
     /// The node's position in insertion order (which is a topological order).
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self.0.index()
     }
 }
 
 /// One stage instance in the plan, with its cache key.
-pub struct PlanNode {
+pub(crate) struct PlanNode {
     /// This node's handle.
     pub id: NodeId,
     /// The stage to run.
@@ -38,21 +37,21 @@ pub struct PlanNode {
 
 impl PlanNode {
     /// The stage kind.
-    pub fn kind(&self) -> StageKind {
+    pub(crate) fn kind(&self) -> StageKind {
         self.parts.kind
     }
 }
 
 /// The DAG of stages for one run: a node per distinct cache key, edges from input to consumer.
 #[derive(Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     graph: DiGraph<PlanNode, ()>,
     by_key: HashMap<CacheKey, NodeId>,
 }
 
 impl Plan {
     /// An empty plan.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -60,7 +59,7 @@ impl Plan {
     ///
     /// # Panics
     /// When an input id does not belong to this plan (ids come only from `add`, so this is a bug).
-    pub fn add(&mut self, stage: Arc<dyn Stage>, inputs: &[NodeId], dataset_fingerprint: &str) -> NodeId {
+    pub(crate) fn add(&mut self, stage: Arc<dyn Stage>, inputs: &[NodeId], dataset_fingerprint: &str) -> NodeId {
         let input_parts: Vec<InputKeyPart> = inputs
             .iter()
             .map(|&id| {
@@ -96,34 +95,30 @@ impl Plan {
     ///
     /// # Panics
     /// When `id` does not belong to this plan.
-    pub fn node(&self, id: NodeId) -> &PlanNode {
+    pub(crate) fn node(&self, id: NodeId) -> &PlanNode {
         &self.graph[id.0]
     }
 
     /// Every node, in a topological order (inputs before their consumers): the order they were added in, which is
     /// topological because a node's inputs must exist before it is added. Deterministic, unlike a DFS order.
-    pub fn nodes(&self) -> Vec<&PlanNode> {
+    pub(crate) fn nodes(&self) -> Vec<&PlanNode> {
         self.graph.node_indices().map(|index| &self.graph[index]).collect()
     }
 
+    #[cfg(test)]
     /// The nodes that consume `id` directly.
-    pub fn dependants(&self, id: NodeId) -> Vec<NodeId> {
-        self.graph.neighbors_directed(id.0, Direction::Outgoing).map(NodeId).collect()
+    pub(crate) fn dependants(&self, id: NodeId) -> Vec<NodeId> {
+        self.graph.neighbors_directed(id.0, petgraph::Direction::Outgoing).map(NodeId).collect()
     }
 
     /// The node whose label is `label`, if any (for `gohsp explain NODE`).
-    pub fn find_by_label(&self, label: &str) -> Option<&PlanNode> {
+    pub(crate) fn find_by_label(&self, label: &str) -> Option<&PlanNode> {
         self.graph.node_weights().find(|node| node.label == label)
     }
 
     /// How many distinct nodes the plan has.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.graph.node_count()
-    }
-
-    /// Whether the plan has no node.
-    pub fn is_empty(&self) -> bool {
-        self.graph.node_count() == 0
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// One param that differs: its path, and its value before and after (`None` when absent on that side).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParamChange {
+pub(crate) struct ParamChange {
     /// Dotted path, with `[i]` for array items: `lr`, `distill.alpha`, `latency_batches[1]`.
     pub path: String,
     /// The old value.
@@ -24,7 +24,7 @@ impl fmt::Display for ParamChange {
 }
 
 /// Every leaf where `old` and `new` differ, in path order.
-pub fn diff_params(old: &Value, new: &Value) -> Vec<ParamChange> {
+pub(crate) fn diff_params(old: &Value, new: &Value) -> Vec<ParamChange> {
     let mut changes = Vec::new();
     diff_at("", Some(old), Some(new), &mut changes);
     changes

@@ -10,11 +10,11 @@ use super::key::{CacheKey, CacheKeyParts};
 use crate::error::{GohspError, IoContext, Result};
 
 /// The name of the record inside an entry.
-pub const STAGE_FILE: &str = "stage.json";
+pub(crate) const STAGE_FILE: &str = "stage.json";
 
 /// The contents of an entry's `stage.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EntryRecord {
+pub(crate) struct EntryRecord {
     /// The node's label when it was built.
     pub label: String,
     /// The entry's key.
@@ -35,7 +35,7 @@ pub struct EntryRecord {
 
 impl EntryRecord {
     /// A record for an entry committed now, of a stage that started at `started` and ran `wall_s` seconds.
-    pub fn new(label: &str, parts: &CacheKeyParts, started: SystemTime, wall_s: f64) -> Self {
+    pub(crate) fn new(label: &str, parts: &CacheKeyParts, started: SystemTime, wall_s: f64) -> Self {
         let now = SystemTime::now();
         Self {
             label: label.to_string(),
@@ -50,7 +50,7 @@ impl EntryRecord {
     }
 
     /// Reads `stage.json` from an entry folder.
-    pub fn read(entry_dir: &Path) -> Result<Self> {
+    pub(crate) fn read(entry_dir: &Path) -> Result<Self> {
         let path = entry_dir.join(STAGE_FILE);
         let text = std::fs::read_to_string(&path).at_path(&path)?;
         serde_json::from_str(&text)
@@ -58,7 +58,7 @@ impl EntryRecord {
     }
 
     /// Writes `stage.json` into `entry_dir`.
-    pub fn write(&self, entry_dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, entry_dir: &Path) -> Result<()> {
         let path = entry_dir.join(STAGE_FILE);
         let text = serde_json::to_string_pretty(self).expect("plain struct serialises");
         crate::fault::write(&path, text.as_bytes()).at_path(&path)

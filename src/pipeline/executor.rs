@@ -19,7 +19,7 @@ use crate::error::Result;
 
 /// How to execute a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     /// How many nodes may run at once (at least 1).
     pub jobs: usize,
     /// Run every node not downstream of a failure instead of stopping at the first.
@@ -97,7 +97,7 @@ fn is_good(status: &NodeRunStatus) -> bool {
 }
 
 /// Executes `plan` against `cache`. Stage failures are reported in the summary, not as an `Err`.
-pub fn execute(plan: &Plan, cache: &Cache, opts: &ExecOptions) -> Result<RunSummary> {
+pub(crate) fn execute(plan: &Plan, cache: &Cache, opts: &ExecOptions) -> Result<RunSummary> {
     let order = plan.nodes();
     let schedule = Schedule { slots: vec![Slot::Waiting; order.len()], order, running: 0, stopped: false };
     let shared = (Mutex::new(schedule), Condvar::new());

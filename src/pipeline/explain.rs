@@ -12,7 +12,7 @@ use crate::error::{GohspError, Result};
 
 /// One key part that differs between the last run and now.
 #[derive(Debug, Clone, PartialEq)]
-pub enum KeyChange {
+pub(crate) enum KeyChange {
     /// The stage kind (the label now names another kind of stage).
     Kind { old: StageKind, new: StageKind },
     /// A param.
@@ -41,7 +41,7 @@ impl fmt::Display for KeyChange {
 }
 
 /// Every key part that differs from `old` to `new`.
-pub fn diff_parts(old: &CacheKeyParts, new: &CacheKeyParts) -> Vec<KeyChange> {
+pub(crate) fn diff_parts(old: &CacheKeyParts, new: &CacheKeyParts) -> Vec<KeyChange> {
     let mut changes = Vec::new();
     if old.kind != new.kind {
         changes.push(KeyChange::Kind { old: old.kind, new: new.kind });
@@ -65,7 +65,7 @@ pub fn diff_parts(old: &CacheKeyParts, new: &CacheKeyParts) -> Vec<KeyChange> {
 
 /// How a node's key now compares with its last committed run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Explanation {
+pub(crate) struct Explanation {
     /// The node's label.
     pub label: String,
     /// The node's key now.
@@ -106,14 +106,14 @@ impl fmt::Display for Explanation {
 }
 
 /// Compares the key parts of `label` now with the last committed run of that label.
-pub fn explain(label: &str, parts_now: &CacheKeyParts, cache: &Cache) -> Result<Explanation> {
+pub(crate) fn explain(label: &str, parts_now: &CacheKeyParts, cache: &Cache) -> Result<Explanation> {
     let previous = cache.last_run(label)?;
     let changes = previous.as_ref().map_or_else(Vec::new, |run| diff_parts(&run.parts, parts_now));
     Ok(Explanation { label: label.to_string(), key_now: parts_now.key(), previous, changes })
 }
 
 /// `explain` for the node of `plan` labelled `label`; a usage error listing the labels when there is none.
-pub fn explain_label(plan: &Plan, label: &str, cache: &Cache) -> Result<Explanation> {
+pub(crate) fn explain_label(plan: &Plan, label: &str, cache: &Cache) -> Result<Explanation> {
     let Some(node) = plan.find_by_label(label) else {
         let labels: Vec<String> = plan.nodes().iter().map(|node| node.label.clone()).collect();
         let hint = format!("`gohsp plan` lists the nodes: {}", labels.join(", "));

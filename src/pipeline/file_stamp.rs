@@ -7,12 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How recent a modification may be for a stamp to be trusted: a change within the same tick of a coarse clock (FAT
 /// keeps 2 s, many network file systems 1 s) would leave the modification time as it was.
-pub const SETTLE_NANOS: i64 = 2_000_000_000;
+pub(crate) const SETTLE_NANOS: i64 = 2_000_000_000;
 
 /// The metadata of one source, compared field by field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileStamp {
+pub(crate) struct FileStamp {
     /// The (canonical) path, or `embedded:NAME:DIGEST` for data compiled into the binary.
     pub path: String,
     /// Size in bytes (for a folder, what the file system reports for its entries table).
@@ -26,7 +26,7 @@ pub struct FileStamp {
 
 impl FileStamp {
     /// The stamp of `path` (following symlinks).
-    pub fn of(path: &Path) -> std::io::Result<Self> {
+    pub(crate) fn of(path: &Path) -> std::io::Result<Self> {
         let meta = std::fs::metadata(path)?;
         Ok(Self {
             path: path.display().to_string(),
@@ -37,20 +37,20 @@ impl FileStamp {
     }
 
     /// The stamp of data compiled into the binary, identified by its digest.
-    pub fn embedded(name: &str, bytes: &[u8]) -> Self {
+    pub(crate) fn embedded(name: &str, bytes: &[u8]) -> Self {
         let digest = blake3::hash(bytes).to_hex();
         Self { path: format!("embedded:{name}:{digest}"), len: bytes.len() as u64, mtime_ns: 0, ino: 0 }
     }
 
     /// Whether the source was last modified at least [`SETTLE_NANOS`] before `now`, so that a later change cannot
     /// keep this modification time.
-    pub fn settled(&self, now: SystemTime) -> bool {
+    pub(crate) fn settled(&self, now: SystemTime) -> bool {
         self.mtime_ns.saturating_add(SETTLE_NANOS) < nanos(now)
     }
 }
 
 /// Nanoseconds since the Unix epoch, negative before it, saturating far from it.
-pub fn nanos(time: SystemTime) -> i64 {
+pub(crate) fn nanos(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
         Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),

@@ -17,9 +17,9 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// The file's name inside `RESULTS/cache`.
-pub const FILE_NAME: &str = "fingerprints.json";
+pub(crate) const FILE_NAME: &str = "fingerprints.json";
 /// The layout version of the file; another version is ignored as a whole.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// A dataset's value (its planning facts) with the stamps of the files and folders it was computed from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,25 +48,26 @@ struct CacheFile {
 
 /// The cache of one results folder (or an in-memory one that is never saved).
 #[derive(Debug)]
-pub struct FingerprintCache {
+pub(crate) struct FingerprintCache {
     path: Option<PathBuf>,
     state: Mutex<(CacheFile, bool)>,
 }
 
 impl FingerprintCache {
     /// `RESULTS/cache/fingerprints.json`.
-    pub fn path_under(results: &Path) -> PathBuf {
+    pub(crate) fn path_under(results: &Path) -> PathBuf {
         results.join("cache").join(FILE_NAME)
     }
 
-    /// A cache that lives only in this process.
-    pub fn in_memory() -> Self {
+    /// A cache that lives only in this process (tests).
+    #[cfg(test)]
+    pub(crate) fn in_memory() -> Self {
         Self { path: None, state: Mutex::new((CacheFile { format: FORMAT, ..CacheFile::default() }, false)) }
     }
 
     /// Reads the cache at `path`; a missing file is an empty cache, an unreadable or corrupt one is ignored with a
     /// warning naming it, and one of another format version is ignored.
-    pub fn load(path: &Path) -> Self {
+    pub(crate) fn load(path: &Path) -> Self {
         let file = match std::fs::read_to_string(path) {
             Ok(text) => parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -83,7 +84,7 @@ impl FingerprintCache {
     }
 
     /// The value recorded for `key` when its sources still have exactly the stamps `sources`.
-    pub fn dataset(&self, key: &str, sources: &[FileStamp]) -> Option<serde_json::Value> {
+    pub(crate) fn dataset(&self, key: &str, sources: &[FileStamp]) -> Option<serde_json::Value> {
         let state = self.lock();
         let entry = state.0.datasets.get(key)?;
         (entry.sources == sources).then(|| entry.facts.clone())
@@ -91,7 +92,13 @@ impl FingerprintCache {
 
     /// Records `facts` for `key`, computed from sources whose stamps were `sources` before they were read; nothing is
     /// recorded while a source is not settled (see [`FileStamp::settled`]).
-    pub fn record_dataset(&self, key: &str, sources: Vec<FileStamp>, facts: serde_json::Value, read_at: SystemTime) {
+    pub(crate) fn record_dataset(
+        &self,
+        key: &str,
+        sources: Vec<FileStamp>,
+        facts: serde_json::Value,
+        read_at: SystemTime,
+    ) {
         if let Some(fresh) = sources.iter().find(|s| !s.settled(read_at)) {
             tracing::debug!(source = %fresh.path, "not cached: modified less than 2 s before it was read");
             return;
@@ -102,13 +109,13 @@ impl FingerprintCache {
     }
 
     /// Drops the value of `key` (it was found stale when the data was read).
-    pub fn forget_dataset(&self, key: &str) {
+    pub(crate) fn forget_dataset(&self, key: &str) {
         let mut state = self.lock();
         state.1 |= state.0.datasets.remove(key).is_some();
     }
 
     /// The blake3 (hex) of the file at `path`: remembered while its stamp is unchanged, else hashed (streamed).
-    pub fn file_digest(&self, path: &Path) -> Result<String> {
+    pub(crate) fn file_digest(&self, path: &Path) -> Result<String> {
         let name = canonical(path);
         let stamp = FileStamp::of(path).at_path(path)?;
         if let Some(entry) = self.lock().0.files.get(&name).filter(|entry| entry.stamp == stamp) {
@@ -125,13 +132,13 @@ impl FingerprintCache {
     }
 
     /// Drops the digest of `path` (the file was found changed when it was read).
-    pub fn forget_file(&self, path: &Path) {
+    pub(crate) fn forget_file(&self, path: &Path) {
         let mut state = self.lock();
         state.1 |= state.0.files.remove(&canonical(path)).is_some();
     }
 
     /// Writes the cache when something was recorded or dropped: to a temporary file beside it, then one rename.
-    pub fn save(&self) -> Result<()> {
+    pub(crate) fn save(&self) -> Result<()> {
         let Some(path) = &self.path else { return Ok(()) };
         let mut state = self.lock();
         if !state.1 {
@@ -151,7 +158,7 @@ impl FingerprintCache {
     }
 
     /// [`Self::save`], with a failure logged as a warning: the cache only saves time.
-    pub fn save_or_warn(&self) {
+    pub(crate) fn save_or_warn(&self) {
         if let Err(e) = self.save() {
             tracing::warn!("the fingerprint cache was not saved (the next plan reads the data again): {e}");
         }
@@ -182,7 +189,7 @@ fn parse(text: &str, path: &Path) -> Option<CacheFile> {
 }
 
 /// The absolute, symlink-free form of `path` when it exists, else `path` as given.
-pub fn canonical(path: &Path) -> String {
+pub(crate) fn canonical(path: &Path) -> String {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
 }
 

@@ -14,7 +14,7 @@ use crate::error::{IoContext, Result};
 
 /// One cache entry as `gohsp status` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EntryInfo {
+pub(crate) struct EntryInfo {
     /// The stage kind.
     pub kind: StageKind,
     /// The entry's key.
@@ -29,7 +29,7 @@ pub struct EntryInfo {
 
 /// What `gc` removed (or, in a dry run, would remove).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct GcReport {
+pub(crate) struct GcReport {
     /// The unreachable entries.
     pub removed: Vec<EntryInfo>,
     /// How many entries stay.
@@ -45,7 +45,7 @@ pub struct GcReport {
 }
 
 /// Every entry in the cache, by kind, oldest first.
-pub fn cache_status(cache: &Cache) -> Result<Vec<EntryInfo>> {
+pub(crate) fn cache_status(cache: &Cache) -> Result<Vec<EntryInfo>> {
     let mut entries = Vec::new();
     for kind in StageKind::ALL {
         for dir in subdirs(&cache.root().join("cache").join(kind.as_str()))? {
@@ -65,7 +65,7 @@ pub fn cache_status(cache: &Cache) -> Result<Vec<EntryInfo>> {
 
 /// Removes every entry whose key is not in `keep`, with its work folder and label index file.
 /// An entry whose lock another process holds is left alone. `dry_run` only reports.
-pub fn gc(cache: &Cache, keep: &HashSet<String>, dry_run: bool) -> Result<GcReport> {
+pub(crate) fn gc(cache: &Cache, keep: &HashSet<String>, dry_run: bool) -> Result<GcReport> {
     let mut report = GcReport::default();
     for entry in cache_status(cache)? {
         if keep.contains(entry.key.as_str()) {

@@ -12,7 +12,7 @@ use crate::error::{IoContext, Result};
 
 /// The last committed run of one label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LastRun {
+pub(crate) struct LastRun {
     /// The node's label.
     pub label: String,
     /// The key it was committed under.
@@ -25,12 +25,12 @@ pub struct LastRun {
 
 impl Cache {
     /// The index file of `label`.
-    pub fn index_path(&self, label: &str) -> PathBuf {
+    pub(crate) fn index_path(&self, label: &str) -> PathBuf {
         self.index_dir().join(format!("{}.json", blake3::hash(label.as_bytes()).to_hex()))
     }
 
     /// The last committed run of `label`, if any (an unreadable index file counts as none).
-    pub fn last_run(&self, label: &str) -> Result<Option<LastRun>> {
+    pub(crate) fn last_run(&self, label: &str) -> Result<Option<LastRun>> {
         let path = self.index_path(label);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(serde_json::from_str(&text).ok()),
@@ -40,7 +40,7 @@ impl Cache {
     }
 
     /// Every index record (for garbage collection), with its file.
-    pub fn last_runs(&self) -> Result<Vec<(PathBuf, LastRun)>> {
+    pub(crate) fn last_runs(&self) -> Result<Vec<(PathBuf, LastRun)>> {
         let dir = self.index_dir();
         let mut runs = Vec::new();
         for item in std::fs::read_dir(&dir).at_path(&dir)? {

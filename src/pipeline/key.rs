@@ -8,13 +8,13 @@ use serde_json::{Map, Value};
 use super::stage::StageKind;
 
 /// Bumped when the layout or meaning of cache entries changes; every key changes with it.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// One input of a node as it enters the key: the input's kind and key.
 ///
 /// The input's label is deliberately not part of the key: renaming a node must not invalidate its dependants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputKeyPart {
+pub(crate) struct InputKeyPart {
     /// The input node's kind.
     pub kind: StageKind,
     /// The input node's cache key (hex).
@@ -23,7 +23,7 @@ pub struct InputKeyPart {
 
 /// Everything that decides a stage's output. Its canonical JSON is hashed into the [`CacheKey`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CacheKeyParts {
+pub(crate) struct CacheKeyParts {
     /// The stage kind.
     pub kind: StageKind,
     /// The stage's resolved params, with every object's keys sorted (see [`canonical_json`]).
@@ -38,7 +38,7 @@ pub struct CacheKeyParts {
 
 impl CacheKeyParts {
     /// Key parts for the current format version; `params` are canonicalised.
-    pub fn new(kind: StageKind, params: &Value, inputs: Vec<InputKeyPart>, dataset_fingerprint: &str) -> Self {
+    pub(crate) fn new(kind: StageKind, params: &Value, inputs: Vec<InputKeyPart>, dataset_fingerprint: &str) -> Self {
         Self {
             kind,
             params: canonical_json(params),
@@ -49,7 +49,7 @@ impl CacheKeyParts {
     }
 
     /// The blake3 hash of these parts' canonical JSON.
-    pub fn key(&self) -> CacheKey {
+    pub(crate) fn key(&self) -> CacheKey {
         let canonical = Self { params: canonical_json(&self.params), ..self.clone() };
         let bytes = serde_json::to_vec(&canonical).expect("JSON values and plain structs always serialise");
         CacheKey(blake3::hash(&bytes).to_hex().to_string())
@@ -58,16 +58,16 @@ impl CacheKeyParts {
 
 /// A cache key: 64 lowercase hex digits of blake3.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct CacheKey(pub String);
+pub(crate) struct CacheKey(pub String);
 
 impl CacheKey {
     /// The hex string.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The first 12 hex digits, for logs.
-    pub fn short(&self) -> &str {
+    pub(crate) fn short(&self) -> &str {
         &self.0[..self.0.len().min(12)]
     }
 }
@@ -79,7 +79,7 @@ impl fmt::Display for CacheKey {
 }
 
 /// A copy of `value` with every object's keys in sorted order, whatever serde_json's `preserve_order` feature says.
-pub fn canonical_json(value: &Value) -> Value {
+pub(crate) fn canonical_json(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();

@@ -2,7 +2,7 @@
 //! once, and the one the publisher takes beside a results folder.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::cache::Cache;
 use super::key::CacheKey;
@@ -10,14 +10,13 @@ use crate::error::{IoContext, Result};
 
 /// An exclusive lock on one file (created when missing), held until drop. The lock file itself stays.
 #[derive(Debug)]
-pub struct FileLock {
+pub(crate) struct FileLock {
     file: File,
-    path: PathBuf,
 }
 
 impl FileLock {
     /// Takes the lock of `path`; when another process or thread holds it, calls `on_wait` once and waits.
-    pub fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<Self> {
+    pub(crate) fn acquire(path: &Path, on_wait: impl FnOnce()) -> Result<Self> {
         let file = open_lock_file(path)?;
         match file.try_lock() {
             Ok(()) => {}
@@ -27,22 +26,17 @@ impl FileLock {
             }
             Err(TryLockError::Error(e)) => return Err(e).at_path(path),
         }
-        Ok(Self { file, path: path.to_path_buf() })
+        Ok(Self { file })
     }
 
     /// Takes the lock of `path` if nobody holds it; `None` when another process or thread does.
-    pub fn try_acquire(path: &Path) -> Result<Option<Self>> {
+    pub(crate) fn try_acquire(path: &Path) -> Result<Option<Self>> {
         let file = open_lock_file(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Self { file, path: path.to_path_buf() })),
+            Ok(()) => Ok(Some(Self { file })),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(e).at_path(path),
         }
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -54,14 +48,14 @@ impl Drop for FileLock {
 }
 
 /// Takes the lock of cache entry `key`, waiting (and saying so in the log) while another process or thread holds it.
-pub fn lock_entry(cache: &Cache, key: &CacheKey, label: &str) -> Result<FileLock> {
+pub(crate) fn lock_entry(cache: &Cache, key: &CacheKey, label: &str) -> Result<FileLock> {
     FileLock::acquire(&cache.lock_path(key), || {
         tracing::info!("waiting for another process that is building {label} ({})", key.short());
     })
 }
 
 /// Takes the lock of cache entry `key` if nobody holds it; `None` when another process or thread does.
-pub fn try_lock_entry(cache: &Cache, key: &CacheKey) -> Result<Option<FileLock>> {
+pub(crate) fn try_lock_entry(cache: &Cache, key: &CacheKey) -> Result<Option<FileLock>> {
     FileLock::try_acquire(&cache.lock_path(key))
 }
 
@@ -109,7 +103,7 @@ mod tests {
         let cache = Cache::open(root.path()).unwrap();
         let key = CacheKey("a".repeat(64));
         let first = lock_entry(&cache, &key, "node").unwrap();
-        assert_eq!(first.path(), cache.lock_path(&key));
+        assert!(cache.lock_path(&key).is_file(), "the lock file sits at the cache's lock path");
         assert!(try_lock_entry(&cache, &key).unwrap().is_none(), "held by `first`");
         drop(first);
         assert!(try_lock_entry(&cache, &key).unwrap().is_some());

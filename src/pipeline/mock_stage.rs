@@ -10,7 +10,7 @@ use super::stage::{Stage, StageContext, StageKind};
 use crate::error::{GohspError, IoContext, Result};
 
 /// A meeting point for stages that must run at the same time: each waits until all `parties` have arrived.
-pub struct Rendezvous {
+pub(crate) struct Rendezvous {
     arrived: Mutex<usize>,
     all_here: Condvar,
     parties: usize,
@@ -19,12 +19,12 @@ pub struct Rendezvous {
 
 impl Rendezvous {
     /// A rendezvous of `parties` stages; one that waits longer than `timeout` gives up.
-    pub fn new(parties: usize, timeout: Duration) -> Arc<Self> {
+    pub(crate) fn new(parties: usize, timeout: Duration) -> Arc<Self> {
         Arc::new(Self { arrived: Mutex::new(0), all_here: Condvar::new(), parties, timeout })
     }
 
     /// Arrive and wait for the others: false when they did not all arrive within the timeout.
-    pub fn meet(&self) -> bool {
+    pub(crate) fn meet(&self) -> bool {
         let mut arrived = self.arrived.lock().unwrap();
         *arrived += 1;
         self.all_here.notify_all();
@@ -34,7 +34,7 @@ impl Rendezvous {
 }
 
 /// A stage for tests: writes `out.txt` (its label, params and the inputs' contents) and counts invocations.
-pub struct MockStage {
+pub(crate) struct MockStage {
     kind: StageKind,
     label: String,
     params: Value,
@@ -46,7 +46,7 @@ pub struct MockStage {
 
 impl MockStage {
     /// A stage that succeeds at once.
-    pub fn new(kind: StageKind, label: &str, params: Value) -> Self {
+    pub(crate) fn new(kind: StageKind, label: &str, params: Value) -> Self {
         Self {
             kind,
             label: label.into(),
@@ -59,30 +59,30 @@ impl MockStage {
     }
 
     /// `new`, in an `Arc`.
-    pub fn arc(kind: StageKind, label: &str, params: Value) -> Arc<Self> {
+    pub(crate) fn arc(kind: StageKind, label: &str, params: Value) -> Arc<Self> {
         Arc::new(Self::new(kind, label, params))
     }
 
     /// This stage fails with a stage error (after writing a partial file).
-    pub fn failing(mut self) -> Self {
+    pub(crate) fn failing(mut self) -> Self {
         self.fail = true;
         self
     }
 
     /// This stage sleeps `ms` milliseconds.
-    pub fn slow(mut self, ms: u64) -> Self {
+    pub(crate) fn slow(mut self, ms: u64) -> Self {
         self.sleep = Duration::from_millis(ms);
         self
     }
 
     /// This stage waits at `rendezvous` before its work, and fails when the others never come.
-    pub fn meeting(mut self, rendezvous: Arc<Rendezvous>) -> Self {
+    pub(crate) fn meeting(mut self, rendezvous: Arc<Rendezvous>) -> Self {
         self.rendezvous = Some(rendezvous);
         self
     }
 
     /// How many times `run` was called.
-    pub fn runs(&self) -> usize {
+    pub(crate) fn runs(&self) -> usize {
         self.runs.load(Ordering::SeqCst)
     }
 }

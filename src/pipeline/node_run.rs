@@ -13,7 +13,7 @@ use crate::error::{GohspError, IoContext, Result};
 
 /// What building a node came to: its status, and for a failure the exit code its error calls for.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeResult {
+pub(crate) struct NodeResult {
     /// Hit, ran, failed or would run.
     pub status: NodeRunStatus,
     /// 0, or the failure's exit code (2 for the user's mistakes).
@@ -22,7 +22,7 @@ pub struct NodeResult {
 
 /// Brings `node` into the cache: a hit is left alone, a miss (or a `forced` node) is built under its lock.
 /// Never panics: a stage's error or panic becomes `Failed`.
-pub fn build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry_run: bool) -> NodeResult {
+pub(crate) fn build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry_run: bool) -> NodeResult {
     let outcome = catch_unwind(AssertUnwindSafe(|| try_build_node(plan, cache, node, forced, dry_run)));
     let error = match outcome {
         Ok(Ok(status)) => return NodeResult { status, exit_code: 0 },

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// Why a node will run.
 #[derive(Debug, Clone, PartialEq)]
-pub enum MissReason {
+pub(crate) enum MissReason {
     /// No run of this label was ever committed.
     NoPreviousRun,
     /// The key changed since the label's last run: these parts.
@@ -43,7 +43,7 @@ impl fmt::Display for MissReason {
 
 /// A node's cache state.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeState {
+pub(crate) enum NodeState {
     /// Cached and verified: will be skipped.
     Hit,
     /// Will run, for this reason.
@@ -52,7 +52,7 @@ pub enum NodeState {
 
 /// One line of `gohsp plan`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeStatus {
+pub(crate) struct NodeStatus {
     /// The node's label.
     pub label: String,
     /// The stage kind.
@@ -74,7 +74,7 @@ impl fmt::Display for NodeStatus {
 
 /// The state of every node of `plan`, in topological order, as an execution with `force` would find it.
 /// Reads only: corrupt entries are reported, not removed.
-pub fn plan_report(plan: &Plan, cache: &Cache, force: &[StageKind]) -> Result<Vec<NodeStatus>> {
+pub(crate) fn plan_report(plan: &Plan, cache: &Cache, force: &[StageKind]) -> Result<Vec<NodeStatus>> {
     let mut forced: HashSet<NodeId> = HashSet::new();
     let mut report = Vec::new();
     for node in plan.nodes() {

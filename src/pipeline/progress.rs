@@ -5,13 +5,13 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Counts finished nodes; hidden unless interactive.
-pub struct NodeProgress {
+pub(crate) struct NodeProgress {
     bar: ProgressBar,
 }
 
 impl NodeProgress {
     /// A bar over `nodes` nodes (hidden off a terminal or under CI).
-    pub fn new(nodes: usize) -> Self {
+    pub(crate) fn new(nodes: usize) -> Self {
         let bar = if is_interactive() { ProgressBar::new(nodes as u64) } else { ProgressBar::hidden() };
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} nodes  {elapsed}  {msg}") {
             bar.set_style(style);
@@ -20,19 +20,19 @@ impl NodeProgress {
     }
 
     /// One more node finished.
-    pub fn node_done(&self, label: &str) {
+    pub(crate) fn node_done(&self, label: &str) {
         self.bar.set_message(label.to_string());
         self.bar.inc(1);
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }
 
 /// Whether progress bars (the plan's and training's) should be drawn: stderr is a terminal and `CI` is unset.
-pub fn is_interactive() -> bool {
+pub(crate) fn is_interactive() -> bool {
     bars_wanted(std::io::stderr().is_terminal(), std::env::var_os("CI").is_some())
 }
 

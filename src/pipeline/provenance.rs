@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The git commit of a checkout, and whether it had uncommitted changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GitState {
+pub(crate) struct GitState {
     /// `git rev-parse HEAD`.
     pub commit: String,
     /// Whether `git status --porcelain` listed anything.
@@ -15,7 +15,7 @@ pub struct GitState {
 }
 
 /// The git state of the checkout containing `dir`; `None` without git, outside a repository, or before a commit.
-pub fn git_state(dir: &Path) -> Option<GitState> {
+pub(crate) fn git_state(dir: &Path) -> Option<GitState> {
     let commit = git_output(dir, &["rev-parse", "HEAD"])?.trim().to_string();
     let status = git_output(dir, &["status", "--porcelain"])?;
     Some(GitState { commit, dirty: !status.trim().is_empty() })
@@ -27,7 +27,7 @@ fn git_output(dir: &Path, args: &[&str]) -> Option<String> {
 }
 
 /// The CPU model from /proc/cpuinfo (`None` where there is none, e.g. off Linux).
-pub fn cpu_model() -> Option<String> {
+pub(crate) fn cpu_model() -> Option<String> {
     parse_cpu_model(&std::fs::read_to_string("/proc/cpuinfo").ok()?)
 }
 
@@ -40,7 +40,7 @@ fn parse_cpu_model(cpuinfo: &str) -> Option<String> {
 }
 
 /// This machine's hostname, from the kernel, `HOSTNAME` or /etc/hostname.
-pub fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     let from_file = |path: &str| std::fs::read_to_string(path).ok().map(|text| text.trim().to_string());
     from_file("/proc/sys/kernel/hostname")
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -12,7 +12,7 @@ use crate::error::{IoContext, Result};
 
 /// What the caller knows about the compute setup (the pipeline itself does not depend on burn).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunEnvironment {
+pub(crate) struct RunEnvironment {
     /// burn's version.
     pub burn_version: String,
     /// The backend in use, e.g. `flex` or `cuda`.
@@ -23,7 +23,7 @@ pub struct RunEnvironment {
 
 /// The contents of run.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     /// The experiment's name (the spec's `name`).
     pub name: String,
     /// The resolved spec, as run.
@@ -48,7 +48,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// A record of `summary`, run from `started` to `finished`; git state is read from the current directory.
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         spec: serde_json::Value,
         environment: RunEnvironment,
@@ -73,7 +73,7 @@ impl RunRecord {
 }
 
 /// Writes `record` to ROOT/runs/NAME/TIMESTAMP/run.json (TIMESTAMP from its start, made unique) and returns the path.
-pub fn write_run_record(root: &Path, record: &RunRecord) -> Result<PathBuf> {
+pub(crate) fn write_run_record(root: &Path, record: &RunRecord) -> Result<PathBuf> {
     let base = root.join("runs").join(safe_name(&record.name));
     std::fs::create_dir_all(&base).at_path(&base)?;
     let stamp: String = record.started.chars().filter(|c| *c != '-' && *c != ':').collect();
@@ -93,7 +93,7 @@ pub fn write_run_record(root: &Path, record: &RunRecord) -> Result<PathBuf> {
 }
 
 /// `name` with every character other than letters, digits, `-`, `_` and `.` replaced by `_`.
-pub fn safe_name(name: &str) -> String {
+pub(crate) fn safe_name(name: &str) -> String {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     if safe.is_empty() || safe.chars().all(|c| c == '.') { "unnamed".into() } else { safe }

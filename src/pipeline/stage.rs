@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{GohspError, Result};
 
 /// The kind of a pipeline stage; also the name of its folder in the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
     /// Train (or load) the dense model.
@@ -67,7 +67,7 @@ impl FromStr for StageKind {
 }
 
 /// One step of the pipeline. The executor knows stages only through this trait.
-pub trait Stage: Send + Sync {
+pub(crate) trait Stage: Send + Sync {
     /// Which kind of stage this is.
     fn kind(&self) -> StageKind;
     /// A readable node name, e.g. `finetune[method=gohsp,sparsity=0.3]`; the key of `gohsp explain`.
@@ -80,7 +80,7 @@ pub trait Stage: Send + Sync {
 
 /// A committed artifact folder of one of a node's inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputArtifact {
+pub(crate) struct InputArtifact {
     /// The input node's kind.
     pub kind: StageKind,
     /// The input node's label.
@@ -91,7 +91,7 @@ pub struct InputArtifact {
 
 /// What a stage gets when it runs.
 #[derive(Debug, Clone)]
-pub struct StageContext {
+pub(crate) struct StageContext {
     /// A fresh temporary folder: write the artifacts here; it becomes the cache entry on success.
     pub out_dir: PathBuf,
     /// Persistent per cache key: epoch checkpoints for resume; survives a crash, deleted after commit.
@@ -102,7 +102,7 @@ pub struct StageContext {
 
 impl StageContext {
     /// The folder of the first input of `kind`; an error when the node has none.
-    pub fn input(&self, kind: StageKind) -> Result<&Path> {
+    pub(crate) fn input(&self, kind: StageKind) -> Result<&Path> {
         self.inputs_of(kind).next().map(|input| input.dir.as_path()).ok_or_else(|| {
             let have: Vec<String> = self.inputs.iter().map(|input| input.label.clone()).collect();
             GohspError::Internal(format!("stage has no input of kind {kind} (inputs: [{}])", have.join(", ")))
@@ -110,7 +110,7 @@ impl StageContext {
     }
 
     /// Every input of `kind`, in order (a report reads many evaluations).
-    pub fn inputs_of(&self, kind: StageKind) -> impl Iterator<Item = &InputArtifact> {
+    pub(crate) fn inputs_of(&self, kind: StageKind) -> impl Iterator<Item = &InputArtifact> {
         self.inputs.iter().filter(move |input| input.kind == kind)
     }
 }

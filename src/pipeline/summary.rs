@@ -10,7 +10,7 @@ use super::stage::StageKind;
 /// The outcome of one node in one execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status", content = "reason")]
-pub enum NodeRunStatus {
+pub(crate) enum NodeRunStatus {
     /// A verified cache entry was there (possibly committed meanwhile by another process); nothing ran.
     Hit,
     /// The stage ran and its entry was committed.
@@ -37,7 +37,7 @@ impl fmt::Display for NodeRunStatus {
 
 /// One node's line in a [`RunSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NodeOutcome {
+pub(crate) struct NodeOutcome {
     /// The node's label.
     pub label: String,
     /// The stage kind.
@@ -56,39 +56,34 @@ pub struct NodeOutcome {
 
 /// The outcomes of every node of a plan, in topological order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// One outcome per node.
     pub nodes: Vec<NodeOutcome>,
 }
 
 impl RunSummary {
     /// The nodes that failed.
-    pub fn failed(&self) -> Vec<&NodeOutcome> {
+    pub(crate) fn failed(&self) -> Vec<&NodeOutcome> {
         self.with(|status| matches!(status, NodeRunStatus::Failed(_)))
     }
 
     /// The nodes that were cache hits.
-    pub fn hits(&self) -> Vec<&NodeOutcome> {
+    pub(crate) fn hits(&self) -> Vec<&NodeOutcome> {
         self.with(|status| *status == NodeRunStatus::Hit)
     }
 
     /// The nodes whose stage ran.
-    pub fn ran(&self) -> Vec<&NodeOutcome> {
+    pub(crate) fn ran(&self) -> Vec<&NodeOutcome> {
         self.with(|status| *status == NodeRunStatus::Ran)
     }
 
-    /// The nodes that were skipped.
-    pub fn skipped(&self) -> Vec<&NodeOutcome> {
-        self.with(|status| *status == NodeRunStatus::Skipped)
-    }
-
     /// Whether no node failed or was skipped.
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         self.nodes.iter().all(|node| !matches!(node.status, NodeRunStatus::Failed(_) | NodeRunStatus::Skipped))
     }
 
     /// The process exit code the run calls for: 0, 2 when a failure was the user's mistake, else 1.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         let codes = self.nodes.iter().map(|node| node.exit_code);
         if codes.clone().any(|code| code == 2) {
             2
@@ -99,8 +94,9 @@ impl RunSummary {
         }
     }
 
+    #[cfg(test)]
     /// The outcome of the node labelled `label`.
-    pub fn get(&self, label: &str) -> Option<&NodeOutcome> {
+    pub(crate) fn get(&self, label: &str) -> Option<&NodeOutcome> {
         self.nodes.iter().find(|node| node.label == label)
     }
 

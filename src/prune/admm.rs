@@ -11,7 +11,7 @@ use crate::model::build::{build_vit, vit_tensors};
 use crate::model::host::NamedTensors;
 use crate::model::shape::VitShape;
 use crate::model::vit::Vit;
-use crate::report::plot_admm::AdmmRound;
+use crate::prune::admm_round::AdmmRound;
 use crate::train::checkpoint::{CheckpointDir, Extras, Progress};
 use crate::train::log::EpochLog;
 use crate::train::objective::Objective;

@@ -7,13 +7,13 @@ use crate::train::objective::Objective;
 use burn::tensor::{Device, Int, Tensor};
 
 /// Names (timm) of the tensors ADMM constrains in block `l`: the members of its head and neuron groups.
-pub fn prunable_names(l: usize) -> [String; 6] {
+pub(crate) fn prunable_names(l: usize) -> [String; 6] {
     ["attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight"]
         .map(|t| format!("blocks.{l}.{t}"))
 }
 
 /// The penalty's targets Z - U for every block, uploaded (without autodiff history) in burn's [in, out] layout.
-pub struct PenaltyTargets {
+pub(crate) struct PenaltyTargets {
     /// Per block: qkv, proj, fc1, fc2 weight targets.
     weights: Vec<[Tensor<2>; 4]>,
     /// Per block: qkv and fc1 bias targets.
@@ -23,7 +23,7 @@ pub struct PenaltyTargets {
 impl PenaltyTargets {
     /// Upload `targets` (timm layout, names from [`prunable_names`]) to `device`; rebuilt every round, so no tensor
     /// outlives the autodiff graph it was used in.
-    pub fn upload(shape: &VitShape, targets: &NamedTensors, device: &Device) -> Self {
+    pub(crate) fn upload(shape: &VitShape, targets: &NamedTensors, device: &Device) -> Self {
         let weight = |name: String| targets[&name].transposed().to_tensor::<2>(device);
         let bias = |name: String| targets[&name].to_tensor::<1>(device);
         let (mut weights, mut biases) = (Vec::new(), Vec::new());
@@ -36,7 +36,7 @@ impl PenaltyTargets {
     }
 
     /// sum ||W - target||^2 over every constrained tensor of `model`.
-    pub fn squared_distance(&self, model: &Vit) -> Tensor<1> {
+    pub(crate) fn squared_distance(&self, model: &Vit) -> Tensor<1> {
         let mut total: Option<Tensor<1>> = None;
         let mut add = |t: Tensor<1>| {
             total = Some(match total.take() {
@@ -61,7 +61,7 @@ impl PenaltyTargets {
 }
 
 /// The W-step objective: `task` loss + rho/2 * ||W - Z + U||^2.
-pub struct AdmmObjective<'a> {
+pub(crate) struct AdmmObjective<'a> {
     /// The task loss (cross-entropy).
     pub task: &'a dyn Objective,
     /// Z - U of this round.

@@ -9,7 +9,7 @@ use crate::error::{GohspError, Result};
 use crate::model::host::NamedTensors;
 use crate::model::io::{tensors_from_bytes, tensors_to_bytes};
 use crate::model::shape::VitShape;
-use crate::report::plot_admm::AdmmRound;
+use crate::prune::admm_round::AdmmRound;
 use std::path::Path;
 
 /// The structured set S: fixed head mask, how many neurons go (globally, at least `min_neurons` kept per block) and

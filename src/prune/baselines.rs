@@ -2,11 +2,11 @@
 
 use super::budget::Budget;
 use super::mask::StructureMask;
+use super::method::Method;
 use super::norms::{head_norms, neuron_norms};
 use super::select::{keep_top_global, keep_top_per_block, random_scores};
 use crate::model::host::NamedTensors;
 use crate::model::shape::VitShape;
-use crate::spec::types::Method;
 
 /// Per-group importance scores (higher = keep), heads and neurons.
 pub struct GroupScores {
@@ -18,7 +18,7 @@ pub struct GroupScores {
 
 /// Minimum groups kept per block.
 #[derive(Clone, Copy, Debug)]
-pub struct Minimums {
+pub(crate) struct Minimums {
     /// Heads.
     pub heads: usize,
     /// Neurons.
@@ -26,7 +26,7 @@ pub struct Minimums {
 }
 
 /// Scores of `method` that need only the weights (magnitude, uniform: L2 norms; random: seeded noise).
-pub fn weight_scores(method: Method, shape: &VitShape, tensors: &NamedTensors, seed: u64) -> GroupScores {
+pub(crate) fn weight_scores(method: Method, shape: &VitShape, tensors: &NamedTensors, seed: u64) -> GroupScores {
     match method {
         Method::Random => {
             let heads: Vec<usize> = shape.blocks.iter().map(|b| b.heads).collect();
@@ -38,7 +38,7 @@ pub fn weight_scores(method: Method, shape: &VitShape, tensors: &NamedTensors, s
 }
 
 /// The mask that removes the budget's groups by `scores`: per block for `uniform`, globally otherwise.
-pub fn baseline_mask(method: Method, scores: &GroupScores, budget: &Budget, min: Minimums) -> StructureMask {
+pub(crate) fn baseline_mask(method: Method, scores: &GroupScores, budget: &Budget, min: Minimums) -> StructureMask {
     let select = if method == Method::Uniform { keep_top_per_block } else { keep_top_global };
     StructureMask {
         heads: select(&scores.heads, budget.heads_removed, min.heads),

@@ -1,10 +1,10 @@
 //! The budget solver: how many heads, MLP neurons and (with `admm.head_dims`) q/k dimension pairs to remove so that a
 //! fraction `sparsity` of the dense model's total parameters goes (DESIGN.md sections 3 and 4).
 
+use super::head_share::HeadShare;
 use crate::model::cost::param_count;
 use crate::model::shape::VitShape;
 use crate::prune::groups::{attention_prunable_params, mlp_prunable_params, neuron_params, qk_pair_params};
-use crate::spec::types::HeadShare;
 use serde::{Deserialize, Serialize};
 
 /// What to remove: a sparsity, its split between heads and neurons, and the groups every block keeps.

@@ -1,19 +1,19 @@
 //! The calibration pass of the ranking: per-head signals of the dense model, the similarity of heads in adjacent
 //! blocks, and each head's write into the class token and the residual stream.
 
+use super::rank_spec::{Signal, Similarity};
 use crate::data::loader::Loader;
 use crate::error::{GohspError, Result};
 use crate::model::vit::Vit;
-use crate::spec::types::{Signal, Similarity};
 use crate::train::batch::batch_tensors;
 use burn::tensor::Tensor;
 
 /// sims[l][i][j]: mean over calibration images of the similarity of head i of block l and head j of block l+1.
-pub type AdjacentSimilarities = Vec<Vec<Vec<f64>>>;
+pub(crate) type AdjacentSimilarities = Vec<Vec<Vec<f64>>>;
 
 /// What the calibration pass measures, every value a mean over the calibration images.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Calibration {
+pub(crate) struct Calibration {
     /// Similarities of heads in adjacent blocks.
     pub sims: AdjacentSimilarities,
     /// class_token[l][h]: the norm of head h's write into the class token, o_h[cls] W_proj,h (L x H_l).
@@ -32,7 +32,7 @@ struct Totals {
 
 /// Run `model` (plain device) on the first `samples` images of `loader`: adjacent-block head similarities and each
 /// head's contribution. No image is an error.
-pub fn calibrate(
+pub(crate) fn calibrate(
     model: &Vit,
     loader: &Loader,
     samples: usize,

@@ -2,9 +2,9 @@
 //! blocks, optionally a classifier node tied to the last block by each head's write into the class token, and head
 //! scores as the stationary distribution of its random walk (PageRank, optionally personalised by a per-head signal).
 
+use super::rank_spec::Direction;
 use crate::error::{GohspError, Result};
 use crate::prune::pagerank::{NotConverged, personalized_pagerank};
-use crate::spec::types::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ pub struct GraphEdge {
 
 /// The weighted digraph of the heads of every block.
 #[derive(Clone, Debug)]
-pub struct HeadGraph {
+pub(crate) struct HeadGraph {
     heads_per_block: Vec<usize>,
     /// Nodes are (block, head); the classifier node, when there is one, is (L, 0) and comes last.
     graph: DiGraph<(usize, usize), f64>,
@@ -52,7 +52,11 @@ impl HeadGraph {
     /// Build the graph from `sims[l][i][j]`, the similarity of head i of block l and head j of block l+1.
     /// Negative (and NaN) similarities are clipped to 0 and zero-weight edges left out. `Backward` edges run from
     /// block l+1 to block l, `Forward` from l to l+1, `Both` both ways. Mismatched matrix shapes are an internal error.
-    pub fn from_similarities(heads_per_block: &[usize], sims: &[Vec<Vec<f64>>], direction: Direction) -> Result<Self> {
+    pub(crate) fn from_similarities(
+        heads_per_block: &[usize],
+        sims: &[Vec<Vec<f64>>],
+        direction: Direction,
+    ) -> Result<Self> {
         check_similarity_shapes(heads_per_block, sims)?;
         let mut graph = DiGraph::new();
         let nodes: Vec<Vec<NodeIndex>> = heads_per_block
@@ -82,7 +86,7 @@ impl HeadGraph {
     /// Add the classifier as node (L, 0), joined to each head h of the last block by `weights[h]` (its write into
     /// the class token): classifier -> head for `Backward`, head -> classifier for `Forward`, both for `Both`.
     /// Zero or NaN weights give no edge. Call before [`HeadGraph::personalize`].
-    pub fn add_classifier(&mut self, weights: &[f64], direction: Direction) -> Result<()> {
+    pub(crate) fn add_classifier(&mut self, weights: &[f64], direction: Direction) -> Result<()> {
         let blocks = self.heads_per_block.len();
         let last = blocks.checked_sub(1).map(|l| self.heads_per_block[l]).unwrap_or(0);
         if weights.len() != last || self.teleport.is_some() {
@@ -105,7 +109,7 @@ impl HeadGraph {
 
     /// Teleport to each head in proportion to `weights` (L x H_l, non-negative); a classifier node gets the mean
     /// head weight, as if it were one more head.
-    pub fn personalize(&mut self, weights: &[Vec<f64>]) -> Result<()> {
+    pub(crate) fn personalize(&mut self, weights: &[Vec<f64>]) -> Result<()> {
         let mut flat: Vec<f64> =
             weights.iter().flatten().map(|w| if w.is_finite() { w.max(0.0) } else { 0.0 }).collect();
         if weights.iter().map(Vec::len).ne(self.heads_per_block.iter().copied()) {
@@ -118,14 +122,9 @@ impl HeadGraph {
         Ok(())
     }
 
-    /// Head count of every block.
-    pub fn heads_per_block(&self) -> &[usize] {
-        &self.heads_per_block
-    }
-
     /// Raw scores, one Vec per block (L x H_l): the PageRank of each head, summing to 1 over all nodes (the heads,
     /// and the classifier when there is one, whose own score is left out).
-    pub fn scores(&self, damping: f64, tol: f64, max_iter: usize) -> Result<Vec<Vec<f64>>, NotConverged> {
+    pub(crate) fn scores(&self, damping: f64, tol: f64, max_iter: usize) -> Result<Vec<Vec<f64>>, NotConverged> {
         let flat = personalized_pagerank(&self.graph, damping, tol, max_iter, self.teleport.as_deref())?;
         let mut rest = flat.as_slice();
         let per_block = self.heads_per_block.iter().map(|&h| {
@@ -137,7 +136,7 @@ impl HeadGraph {
     }
 
     /// Every edge, in insertion order.
-    pub fn edges(&self) -> Vec<GraphEdge> {
+    pub(crate) fn edges(&self) -> Vec<GraphEdge> {
         let edge = |e: petgraph::graph::EdgeReference<f64>| GraphEdge {
             from: self.graph[e.source()],
             to: self.graph[e.target()],
@@ -148,7 +147,7 @@ impl HeadGraph {
 }
 
 /// Each block's scores divided by the block's mean (`rank.normalize: per_block`); an all-zero block stays zero.
-pub fn normalize_per_block(scores: &[Vec<f64>]) -> Vec<Vec<f64>> {
+pub(crate) fn normalize_per_block(scores: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let normalize = |block: &Vec<f64>| {
         let mean = block.iter().sum::<f64>() / block.len().max(1) as f64;
         block.iter().map(|s| if mean == 0.0 { 0.0 } else { s / mean }).collect()

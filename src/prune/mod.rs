@@ -1,18 +1,22 @@
 //! Structured pruning: groups and budgets, head ranking on a graph, ADMM, hard slicing and the baselines.
 
 pub mod admm;
-pub mod admm_penalty;
+pub(crate) mod admm_penalty;
+pub mod admm_round;
 pub mod admm_state;
-pub mod baselines;
+pub(crate) mod baselines;
 pub mod budget;
-pub mod calibrate;
+pub(crate) mod calibrate;
 pub mod groups;
 pub mod hard;
-pub mod head_graph;
+pub(crate) mod head_graph;
+pub mod head_share;
 pub mod mask;
+pub mod method;
 pub mod norms;
-pub mod pagerank;
+pub(crate) mod pagerank;
 pub mod qk_pairs;
 pub mod rank;
+pub mod rank_spec;
 pub mod select;
 pub mod taylor;

@@ -11,7 +11,7 @@ use std::path::Path;
 /// The power iteration did not reach the tolerance within `max_iter` iterations.
 #[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
 #[error("PageRank did not converge in {max_iter} iterations (last L1 change {last_change:e}, needed < {threshold:e})")]
-pub struct NotConverged {
+pub(crate) struct NotConverged {
     /// The iteration limit.
     pub max_iter: usize,
     /// L1 change of the last iteration.
@@ -57,13 +57,18 @@ fn teleport_distribution(n: usize, weights: Option<&[f64]>) -> Vec<f64> {
 /// The PageRank of every node (indexed by `NodeIndex::index()`), as networkx's `pagerank(G, alpha=damping,
 /// weight="weight", tol=tol, max_iter=max_iter)`: parallel edges add up, iteration stops when the L1 change falls
 /// below N * tol. Edge weights are expected non-negative. An empty graph has an empty ranking.
-pub fn pagerank<N>(graph: &DiGraph<N, f64>, damping: f64, tol: f64, max_iter: usize) -> Result<Vec<f64>, NotConverged> {
+pub(crate) fn pagerank<N>(
+    graph: &DiGraph<N, f64>,
+    damping: f64,
+    tol: f64,
+    max_iter: usize,
+) -> Result<Vec<f64>, NotConverged> {
     personalized_pagerank(graph, damping, tol, max_iter, None)
 }
 
 /// [`pagerank`] with networkx's `personalization`: the walk teleports, and dangling nodes send their mass, to node i
 /// with probability weights[i] / sum(weights) (one non-negative weight per node; uniform when `None` or all zero).
-pub fn personalized_pagerank<N>(
+pub(crate) fn personalized_pagerank<N>(
     graph: &DiGraph<N, f64>,
     damping: f64,
     tol: f64,
@@ -92,7 +97,7 @@ pub fn personalized_pagerank<N>(
 
 /// A weighted digraph in the fixtures' JSON form; other keys (layers, heads, dangling, personalization) are allowed.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct GraphJson {
+pub(crate) struct GraphJson {
     /// Node names.
     pub nodes: Vec<String>,
     /// Edges as [source, target, weight].
@@ -112,7 +117,7 @@ pub struct GraphJson {
 
 impl GraphJson {
     /// Read and parse `path`; a malformed file is an input error naming it.
-    pub fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).at_path(path)?;
         serde_json::from_str(&text).map_err(|e| {
             GohspError::input(path, format!("not a graph file: {e}"), "expected {nodes, edges_src_dst_weight, alpha}")
@@ -120,7 +125,7 @@ impl GraphJson {
     }
 
     /// The petgraph digraph; `path` names the file in errors (unknown or duplicate node, bad weight).
-    pub fn to_graph(&self, path: &Path) -> Result<DiGraph<String, f64>> {
+    pub(crate) fn to_graph(&self, path: &Path) -> Result<DiGraph<String, f64>> {
         let mut graph = DiGraph::new();
         let mut index = HashMap::new();
         for name in &self.nodes {
@@ -147,7 +152,7 @@ impl GraphJson {
 }
 
 /// Rank the graph stored at `path`: node name -> PageRank score.
-pub fn rank_graph_file(path: &Path) -> Result<BTreeMap<String, f64>> {
+pub(crate) fn rank_graph_file(path: &Path) -> Result<BTreeMap<String, f64>> {
     let file = GraphJson::load(path)?;
     if !(0.0..1.0).contains(&file.alpha) {
         return Err(GohspError::input(path, format!("alpha {} is outside [0, 1)", file.alpha), "use 0.85"));

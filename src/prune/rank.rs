@@ -2,10 +2,10 @@
 
 use super::calibrate::calibrate;
 use super::head_graph::{GraphEdge, HeadGraph, normalize_per_block};
+use super::rank_spec::{Normalize, RankSpec, Sink, Teleport};
 use crate::data::loader::Loader;
 use crate::error::{GohspError, Result};
 use crate::model::vit::Vit;
-use crate::spec::types::{Normalize, RankSpec, Sink, Teleport};
 use serde::{Deserialize, Serialize};
 
 /// What the rank stage produces.

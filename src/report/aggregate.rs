@@ -8,7 +8,7 @@ use crate::report::metrics::MetricsRow;
 
 /// The seed-averaged metrics of one method at one target sparsity and latency batch size.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct AggregatedRow {
+pub(crate) struct AggregatedRow {
     /// Model preset or name.
     pub model: String,
     /// Dataset name.
@@ -57,7 +57,7 @@ pub struct AggregatedRow {
 ///
 /// Groups come out in the order of their first row. A seed reported twice in one group (say, the dense
 /// model listed by two runs) counts once: its first row is kept.
-pub fn aggregate(rows: &[MetricsRow]) -> Vec<AggregatedRow> {
+pub(crate) fn aggregate(rows: &[MetricsRow]) -> Vec<AggregatedRow> {
     let mut groups: Vec<Vec<&MetricsRow>> = Vec::new();
     for row in rows {
         match groups.iter_mut().find(|group| same_group(group[0], row)) {

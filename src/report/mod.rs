@@ -1,11 +1,11 @@
 //! Reports: the tidy metrics CSV, aggregation over seeds, Markdown/LaTeX tables and plots.
 
-pub mod aggregate;
+pub(crate) mod aggregate;
 pub mod metrics;
-pub mod plot_accuracy;
-pub mod plot_admm;
-pub mod plot_curves;
-pub mod plot_heatmap;
-pub mod plot_structure;
-pub mod plot_style;
-pub mod table;
+pub(crate) mod plot_accuracy;
+pub(crate) mod plot_admm;
+pub(crate) mod plot_curves;
+pub(crate) mod plot_heatmap;
+pub(crate) mod plot_structure;
+pub(crate) mod plot_style;
+pub(crate) mod table;

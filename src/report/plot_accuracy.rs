@@ -28,7 +28,7 @@ struct AccuracyFigure {
 ///
 /// Only the rows of the smallest latency batch are used (accuracy does not depend on it). With several
 /// (model, dataset) pairs the labels name the model too.
-pub fn plot_accuracy(rows: &[AggregatedRow], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_accuracy(rows: &[AggregatedRow], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
     let batch = rows.iter().map(|r| r.latency_batch).min().ok_or_else(|| {
         GohspError::usage("the accuracy plot has no rows to draw", "report on runs that wrote metrics.csv rows")
     })?;

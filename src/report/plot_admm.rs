@@ -4,29 +4,12 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{GohspError, Result};
+use crate::prune::admm_round::AdmmRound;
 use crate::report::plot_style::write_figure;
 use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color};
 use crate::report::plot_style::{draw_axes, draw_legend, line_key};
-
-/// What the ADMM stage logs after each round.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct AdmmRound {
-    /// Round number, from 1.
-    pub round: usize,
-    /// ||W - Z|| / ||W|| after the round.
-    pub primal_residual: f64,
-    /// rho * ||Z - Z_previous|| / ||W|| after the round.
-    pub dual_residual: f64,
-    /// The penalty weight used in this round.
-    pub rho: f64,
-    /// Top-1 (%) of the model if it were hard-pruned to the current mask now.
-    pub hard_pruned_top1: f64,
-    /// Mean training loss (task loss plus penalty) of the round's W-step.
-    pub loss: f64,
-}
 
 /// The ADMM plot's data.
 struct AdmmFigure {
@@ -34,7 +17,7 @@ struct AdmmFigure {
 }
 
 /// Plot residuals (left, log y) and hard-pruned top-1 (right) per ADMM round into `<out_stem>.{svg,png}`.
-pub fn plot_admm(rounds: &[AdmmRound], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_admm(rounds: &[AdmmRound], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
     if rounds.is_empty() {
         return Err(GohspError::usage("the ADMM plot got no rounds", "set admm.rounds to 1 or more"));
     }

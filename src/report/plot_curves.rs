@@ -18,7 +18,11 @@ struct CurvesFigure {
 /// Plot loss curves, one line per `(label, points)` with points `(epoch, loss)`, into `<out_stem>.{svg,png}`.
 ///
 /// Non-finite points (a diverged step) are left out of the line.
-pub fn plot_curves(curves: &[(String, Vec<(f64, f64)>)], out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
+pub(crate) fn plot_curves(
+    curves: &[(String, Vec<(f64, f64)>)],
+    out_stem: &Path,
+    formats: &[String],
+) -> Result<Vec<PathBuf>> {
     let curves: Vec<(String, Vec<(f64, f64)>)> = curves
         .iter()
         .map(|(label, points)| {

@@ -17,7 +17,7 @@ struct HeatmapFigure {
 }
 
 /// Plot head scores (one row per block, one column per head); heads with `kept[l][h] == false` get an X.
-pub fn plot_heatmap(
+pub(crate) fn plot_heatmap(
     scores: &[Vec<f64>],
     kept: &[Vec<bool>],
     out_stem: &Path,

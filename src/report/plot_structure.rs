@@ -7,22 +7,35 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{GohspError, Result};
-use crate::model::shape::BlockShape;
 use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, series_color, write_figure};
 use crate::report::plot_style::{draw_axes, draw_legend};
 
+/// One block of one model as the structure plot draws it: the report's own plain record, filled by the caller from
+/// whatever shape type it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockStructure {
+    /// Attention heads kept in the block.
+    pub heads: usize,
+    /// Size of each head's values.
+    pub head_dim: usize,
+    /// Size of each head's queries and keys (smaller than `head_dim` after q/k pruning).
+    pub qk_dim: usize,
+    /// Hidden width of the MLP.
+    pub mlp: usize,
+}
+
 /// The structure plot's data: one (label, blocks) entry per model, dense first.
 struct StructureFigure {
-    models: Vec<(String, Vec<BlockShape>)>,
+    models: Vec<(String, Vec<BlockStructure>)>,
 }
 
 /// Plot heads per block (top panel) and MLP width per block (middle or bottom panel) for `dense` and each pruned
 /// model, and the q/k size of each block's heads (bottom panel) when some model pruned q/k pairs.
 ///
 /// Every pruned model must have as many blocks as the dense one.
-pub fn plot_structure(
-    dense: &[BlockShape],
-    pruned: &[(String, Vec<BlockShape>)],
+pub(crate) fn plot_structure(
+    dense: &[BlockStructure],
+    pruned: &[(String, Vec<BlockStructure>)],
     out_stem: &Path,
     formats: &[String],
 ) -> Result<Vec<PathBuf>> {
@@ -57,7 +70,7 @@ impl StructureFigure {
         area: &DrawingArea<DB, Shift>,
         title: &str,
         y_desc: &str,
-        value: fn(&BlockShape) -> usize,
+        value: fn(&BlockStructure) -> usize,
     ) -> DrawResult<DB> {
         let depth = self.models[0].1.len();
         let y_max = self.models.iter().flat_map(|(_, b)| b.iter().map(value)).max().unwrap_or(1).max(1);
@@ -114,8 +127,8 @@ mod tests {
     use super::*;
     use crate::report::plot_style::test_support::{assert_svg_and_png, both_formats};
 
-    fn block(heads: usize, mlp: usize) -> BlockShape {
-        BlockShape::new(heads, 16, mlp)
+    fn block(heads: usize, mlp: usize) -> BlockStructure {
+        BlockStructure { heads, head_dim: 16, qk_dim: 16, mlp }
     }
 
     #[test]
@@ -134,7 +147,7 @@ mod tests {
     #[test]
     fn a_third_panel_shows_pruned_query_key_sizes() {
         let dense = vec![block(4, 256); 6];
-        let pruned = [13, 10, 9, 14, 10, 18].iter().map(|&qk| BlockShape { qk_dim: qk, ..block(4, 200) }).collect();
+        let pruned = [13, 10, 9, 14, 10, 18].iter().map(|&qk| BlockStructure { qk_dim: qk, ..block(4, 200) }).collect();
         let dir = tempfile::tempdir().unwrap();
         let paths = plot_structure(&dense, &[("gohsp".into(), pruned)], &dir.path().join("structure"), &both_formats())
             .unwrap();

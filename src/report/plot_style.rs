@@ -16,11 +16,11 @@ use crate::error::{GohspError, IoContext, Result};
 /// DejaVu Sans, embedded so that PNGs render text on machines without system fonts (licence in assets/fonts/).
 const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// The font family every plot uses; the bundled font is registered under this name.
-pub const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 /// Figure size in pixels for single-panel plots.
-pub const SIZE: (u32, u32) = (800, 560);
+pub(crate) const SIZE: (u32, u32) = (800, 560);
 /// Font size of titles.
-pub const TITLE_SIZE: u32 = 24;
+pub(crate) const TITLE_SIZE: u32 = 24;
 /// Font size of axis descriptions.
 const LABEL_SIZE: u32 = 18;
 /// Colours of the series, in order (matplotlib's tab10).
@@ -36,15 +36,15 @@ const PALETTE: [RGBColor; 8] = [
 ];
 
 /// The colour of the `index`-th series.
-pub fn series_color(index: usize) -> RGBColor {
+pub(crate) fn series_color(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }
 
 /// The result of drawing on a backend `DB`.
-pub type DrawResult<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+pub(crate) type DrawResult<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// A figure that can draw itself on any plotters backend.
-pub trait Figure {
+pub(crate) trait Figure {
     /// The canvas size in pixels.
     fn size(&self) -> (u32, u32) {
         SIZE
@@ -54,7 +54,7 @@ pub trait Figure {
 }
 
 /// Register the bundled font with plotters (once per process); an error means the embedded font does not parse.
-pub fn register_bundled_font() -> Result<()> {
+pub(crate) fn register_bundled_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let registered = REGISTERED.get_or_init(|| {
         [FONT, "serif", "monospace"]
@@ -68,7 +68,7 @@ pub fn register_bundled_font() -> Result<()> {
 }
 
 /// Write `figure` as `<out_stem>.svg` and/or `<out_stem>.png`, one file per entry of `formats` (svg, png).
-pub fn write_figure(figure: &impl Figure, out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_figure(figure: &impl Figure, out_stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
     register_bundled_font()?;
     if let Some(dir) = out_stem.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).at_path(dir)?;
@@ -104,7 +104,11 @@ fn with_suffix(stem: &Path, extension: &str) -> PathBuf {
 }
 
 /// Draw `mesh` (configured by the caller) with the axis titles `x_desc` and `y_desc` in the plots' fonts.
-pub fn draw_axes<X, Y, XT, YT, DB>(mesh: &mut MeshStyle<'_, '_, X, Y, DB>, x_desc: &str, y_desc: &str) -> DrawResult<DB>
+pub(crate) fn draw_axes<X, Y, XT, YT, DB>(
+    mesh: &mut MeshStyle<'_, '_, X, Y, DB>,
+    x_desc: &str,
+    y_desc: &str,
+) -> DrawResult<DB>
 where
     X: Ranged<ValueType = XT> + ValueFormatter<XT>,
     Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
@@ -114,7 +118,7 @@ where
 }
 
 /// Draw the legend of `chart`'s labelled series at `position`, in the one style every plot uses.
-pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
 ) -> DrawResult<DB> {
@@ -128,18 +132,18 @@ pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 /// The legend key of a line series: a short stroke in the series' `style`.
-pub fn line_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+pub(crate) fn line_key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
 }
 
 /// Pad a value range by 5% on each side (or by 1 when it is a single value) so points do not sit on the frame.
-pub fn padded(min: f64, max: f64) -> std::ops::Range<f64> {
+pub(crate) fn padded(min: f64, max: f64) -> std::ops::Range<f64> {
     let pad = if max > min { (max - min) * 0.05 } else { 1.0 };
     (min - pad)..(max + pad)
 }
 
 /// The smallest and largest of `values` (None when empty or all non-finite).
-pub fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     values.into_iter().filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
         None => Some((v, v)),
         Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
@@ -153,12 +157,12 @@ pub(crate) mod test_support {
     use std::path::{Path, PathBuf};
 
     /// Formats to write in tests.
-    pub fn both_formats() -> Vec<String> {
+    pub(crate) fn both_formats() -> Vec<String> {
         vec!["svg".to_string(), "png".to_string()]
     }
 
     /// Assert `paths` are an SVG with text and a PNG with drawn content, in that order.
-    pub fn assert_svg_and_png(paths: &[PathBuf]) {
+    pub(crate) fn assert_svg_and_png(paths: &[PathBuf]) {
         assert_eq!(paths.len(), 2);
         let svg = std::fs::read_to_string(&paths[0]).unwrap();
         assert!(svg.starts_with("<svg") || svg.contains("<svg "), "not an SVG: {}", &svg[..svg.len().min(200)]);
@@ -169,7 +173,7 @@ pub(crate) mod test_support {
     }
 
     /// The number of distinct colours and of non-white pixels of a PNG.
-    pub fn png_colours_and_ink(path: &Path) -> (usize, usize) {
+    pub(crate) fn png_colours_and_ink(path: &Path) -> (usize, usize) {
         let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
         let mut reader = decoder.read_info().unwrap();
         let mut buffer = vec![0; reader.output_buffer_size()];

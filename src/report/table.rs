@@ -31,7 +31,7 @@ struct TableRow {
 }
 
 /// Render the rows of one latency batch (None: the smallest present) as a Markdown table with a caption line.
-pub fn render_markdown(rows: &[AggregatedRow], latency_batch: Option<usize>) -> String {
+pub(crate) fn render_markdown(rows: &[AggregatedRow], latency_batch: Option<usize>) -> String {
     let (selected, caption) = select(rows, latency_batch);
     let mut out = markdown_line(HEADERS.iter().map(|h| h.0.to_string()));
     out += &markdown_line((0..HEADERS.len()).map(|i| if i < 2 { ":--".to_string() } else { "--:".to_string() }));
@@ -46,7 +46,7 @@ pub fn render_markdown(rows: &[AggregatedRow], latency_batch: Option<usize>) -> 
 }
 
 /// Render the rows of one latency batch (None: the smallest present) as a LaTeX booktabs table.
-pub fn render_latex(rows: &[AggregatedRow], latency_batch: Option<usize>) -> String {
+pub(crate) fn render_latex(rows: &[AggregatedRow], latency_batch: Option<usize>) -> String {
     let (selected, caption) = select(rows, latency_batch);
     let mut out = String::from("\\begin{table}[t]\n\\centering\n");
     out += &format!("\\caption{{{}}}\n", latex_escape(&caption).replace('±', "$\\pm$"));
@@ -69,7 +69,7 @@ pub fn render_latex(rows: &[AggregatedRow], latency_batch: Option<usize>) -> Str
 /// Write the tables named in `formats` (md, tex, csv) into `out_dir` as results.{md,tex,csv}.
 ///
 /// The CSV is the tidy, per-seed table; md and tex show the seed averages at the smallest latency batch.
-pub fn write_tables(rows: &[MetricsRow], out_dir: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_tables(rows: &[MetricsRow], out_dir: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out_dir).at_path(out_dir)?;
     let aggregated = aggregate(rows);
     let mut written = Vec::new();

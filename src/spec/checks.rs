@@ -1,39 +1,40 @@
 //! The kinds of value check a spec needs (at least N, within an interval, one of a list, an existing path), each
 //! recording a key problem when it fails.
 
+use super::interval::Interval;
 use super::keys::closest;
 use super::origin::KeyProblem;
 use std::path::Path;
 
 /// The problems found so far.
 #[derive(Debug, Default)]
-pub struct Checks {
+pub(crate) struct Checks {
     /// Every failed check, in the order checked.
     pub problems: Vec<KeyProblem>,
 }
 
 impl Checks {
     /// Record a problem with `key`.
-    pub fn fail(&mut self, key: &str, message: String, hint: &str) {
+    pub(crate) fn fail(&mut self, key: &str, message: String, hint: &str) {
         self.problems.push(KeyProblem::new(key, message, hint));
     }
 
     /// `value` must be at least `min`.
-    pub fn at_least(&mut self, key: &str, value: usize, min: usize, hint: &str) {
+    pub(crate) fn at_least(&mut self, key: &str, value: usize, min: usize, hint: &str) {
         if value < min {
             self.fail(key, format!("must be at least {min}, got {value}"), hint);
         }
     }
 
-    /// `value` must lie in `interval`, written `[low, high)` with `(`/`)` for open ends and `inf` for no bound.
-    pub fn within(&mut self, key: &str, value: f64, interval: &str, hint: &str) {
-        if !interval_contains(interval, value) {
-            self.fail(key, format!("must be {}, got {value}", interval_text(interval)), hint);
+    /// `value` must lie in `interval`.
+    pub(crate) fn within(&mut self, key: &str, value: f64, interval: Interval, hint: &str) {
+        if !interval.contains(value) {
+            self.fail(key, format!("must be {interval}, got {value}"), hint);
         }
     }
 
     /// `value` must be one of `valid`; the hint names the closest or lists them all.
-    pub fn one_of(&mut self, key: &str, value: &str, valid: &[&str], what: &str) {
+    pub(crate) fn one_of(&mut self, key: &str, value: &str, valid: &[&str], what: &str) {
         if !valid.contains(&value) {
             let listed = format!("valid {what}s: {}", valid.join(", "));
             let hint = match closest(value, valid) {
@@ -45,7 +46,7 @@ impl Checks {
     }
 
     /// `path`, when given, must be an existing directory (`directory`) or file.
-    pub fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str, hint: &str) {
+    pub(crate) fn existing(&mut self, key: &str, path: Option<&Path>, directory: bool, what: &str, hint: &str) {
         let Some(path) = path else { return };
         let exists = if directory { path.is_dir() } else { path.is_file() };
         if !exists {
@@ -58,7 +59,7 @@ impl Checks {
 
 /// The first number under `dict` (keys below `prefix`, lists included) that is NaN or infinite: YAML's `.nan` and
 /// `.inf` parse as floats but no spec value may take them (they would turn into `null`, i.e. the default, later).
-pub fn first_non_finite(dict: &figment::value::Dict, prefix: &str) -> Option<KeyProblem> {
+pub(crate) fn first_non_finite(dict: &figment::value::Dict, prefix: &str) -> Option<KeyProblem> {
     dict.iter().find_map(|(key, value)| {
         let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         non_finite_in(value, &path)
@@ -77,50 +78,15 @@ fn non_finite_in(value: &figment::value::Value, path: &str) -> Option<KeyProblem
     }
 }
 
-/// Whether `value` lies in the interval written as `[low, high)`, `(0, inf)` and so on (NaN lies nowhere).
-fn interval_contains(interval: &str, value: f64) -> bool {
-    let (low, high) = bounds(interval);
-    let above = if interval.starts_with('(') { value > low } else { value >= low };
-    let below = if interval.ends_with(')') { value < high } else { value <= high };
-    above && below
-}
-
-/// The bounds of an interval text; an unparsable bound is no bound.
-fn bounds(interval: &str) -> (f64, f64) {
-    let inner = interval.get(1..interval.len().saturating_sub(1)).unwrap_or("");
-    let (low, high) = inner.split_once(',').unwrap_or(("-inf", "inf"));
-    (low.trim().parse().unwrap_or(f64::NEG_INFINITY), high.trim().parse().unwrap_or(f64::INFINITY))
-}
-
-/// `> 0` for `(0, inf)`, `>= 0` for `[0, inf)`, else `in [low, high)`.
-fn interval_text(interval: &str) -> String {
-    let (low, high) = bounds(interval);
-    match (high.is_infinite(), interval.starts_with('(')) {
-        (true, true) => format!("> {low}"),
-        (true, false) => format!(">= {low}"),
-        (false, _) => format!("in {interval}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn intervals_respect_open_and_closed_ends() {
-        assert!(interval_contains("[0, 0.95)", 0.0));
-        assert!(!interval_contains("[0, 0.95)", 0.95));
-        assert!(!interval_contains("(0, 1)", 0.0));
-        assert!(interval_contains("[0, 1]", 1.0));
-        assert!(interval_contains("(0, inf)", 1e300));
-        assert!(!interval_contains("(0, inf)", f64::NAN));
-    }
-
-    #[test]
     fn failed_checks_describe_the_bound_and_the_value() {
         let mut checks = Checks::default();
-        checks.within("sparsity", 1.2, "[0, 0.95)", "h");
-        checks.within("finetune.lr", 0.0, "(0, inf)", "h");
+        checks.within("sparsity", 1.2, Interval::below(0.0, 0.95), "h");
+        checks.within("finetune.lr", 0.0, Interval::POSITIVE, "h");
         checks.at_least("pretrain.epochs", 0, 1, "h");
         checks.one_of("model.preset", "deit_tiy", &["deit_tiny", "vit_mnist"], "preset");
         let messages: Vec<&str> = checks.problems.iter().map(|p| p.message.as_str()).collect();

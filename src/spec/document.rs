@@ -7,7 +7,7 @@ use figment::value::Dict;
 use std::path::Path;
 
 /// The spec file as a layer; a missing file or a YAML syntax error names the file (and the line).
-pub fn file_layer(file: &Path) -> Result<Layer> {
+pub(crate) fn file_layer(file: &Path) -> Result<Layer> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         let (message, hint) = match e.kind() {
             std::io::ErrorKind::NotFound => {
@@ -29,7 +29,7 @@ pub fn file_layer(file: &Path) -> Result<Layer> {
 }
 
 /// Parse a YAML document into a dict; an empty document is an empty dict.
-pub fn parse_document(text: &str) -> std::result::Result<Dict, String> {
+pub(crate) fn parse_document(text: &str) -> std::result::Result<Dict, String> {
     let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| yaml_error_text(&e))?;
     match value {
         serde_yaml::Value::Null => Ok(Dict::new()),
@@ -39,7 +39,7 @@ pub fn parse_document(text: &str) -> std::result::Result<Dict, String> {
 }
 
 /// A YAML error's text, with its line and column when serde_yaml knows them.
-pub fn yaml_error_text(error: &serde_yaml::Error) -> String {
+pub(crate) fn yaml_error_text(error: &serde_yaml::Error) -> String {
     let text = error.to_string();
     match error.location() {
         Some(at) if !text.contains("line") => {

@@ -7,31 +7,55 @@ use super::yaml_text::yaml_text;
 use serde_json::{Map, Value};
 
 /// Top-level keys that may hold a list of values, in the order they appear in point names.
-pub const LIST_KEYS: &[&str] = &["method", "sparsity", "seed"];
+pub(crate) const LIST_KEYS: &[&str] = &["method", "sparsity", "seed"];
 
 /// Most grid points one spec may expand to.
-pub const MAX_POINTS: usize = 10_000;
+pub(crate) const MAX_POINTS: usize = 10_000;
 
 /// One grid axis: a dotted key and its values.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Axis {
+pub(crate) struct Axis {
     /// Dotted key path, e.g. `finetune.lr`.
     pub key: String,
     /// The values it takes, in the order given.
     pub values: Vec<Value>,
 }
 
-/// One expanded point: its name and its tree (no lists left on the axes, no `grid` block).
+/// The value one varying axis takes at a grid point.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExpandedPoint {
+pub struct AxisValue {
+    /// Dotted key path, e.g. `finetune.lr`.
+    pub key: String,
+    /// The value at this point, as the spec gives it.
+    pub value: Value,
+}
+
+impl AxisValue {
+    /// `key=value`, the value written as YAML (`finetune.lr=0.0001`).
+    pub fn text(&self) -> String {
+        format!("{}={}", self.key, yaml_text(&self.value))
+    }
+}
+
+/// The name of a point with these varying axes: `method=gohsp,sparsity=0.3`, or `default` when none varies.
+pub(crate) fn point_name<'a>(axes: impl IntoIterator<Item = &'a AxisValue>) -> String {
+    let parts: Vec<String> = axes.into_iter().map(AxisValue::text).collect();
+    if parts.is_empty() { "default".to_string() } else { parts.join(",") }
+}
+
+/// One expanded point: its name, its varying axes and its tree (no lists left on the axes, no `grid` block).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ExpandedPoint {
     /// `method=gohsp,sparsity=0.3` from the varying axes, or `default` when nothing varies.
     pub name: String,
+    /// The axes with more than one value, in name order, with their values at this point.
+    pub axes: Vec<AxisValue>,
     /// The point's settings, untyped.
     pub tree: Value,
 }
 
 /// Expand `tree` into its grid points, first axis outermost.
-pub fn expand(tree: &Value) -> Result<Vec<ExpandedPoint>, KeyProblem> {
+pub(crate) fn expand(tree: &Value) -> Result<Vec<ExpandedPoint>, KeyProblem> {
     let mut base = tree.clone();
     let axes = take_axes(&mut base)?;
     let count = axes.iter().try_fold(1usize, |n, axis| n.checked_mul(axis.values.len())).unwrap_or(usize::MAX);
@@ -115,15 +139,14 @@ fn point_at(base: &Value, axes: &[Axis], mut index: usize) -> ExpandedPoint {
         index /= axis.values.len();
     }
     let mut tree = base.clone();
-    let mut parts = Vec::new();
+    let mut varying = Vec::new();
     for (axis, &pick) in axes.iter().zip(&chosen) {
         set_path(&mut tree, &axis.key, axis.values[pick].clone());
         if axis.values.len() > 1 {
-            parts.push(format!("{}={}", axis.key, yaml_text(&axis.values[pick])));
+            varying.push(AxisValue { key: axis.key.clone(), value: axis.values[pick].clone() });
         }
     }
-    let name = if parts.is_empty() { "default".to_string() } else { parts.join(",") };
-    ExpandedPoint { name, tree }
+    ExpandedPoint { name: point_name(&varying), axes: varying, tree }
 }
 
 /// Set the dotted `key` of `tree` to `value`, making mappings along the way.

@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 use std::path::PathBuf;
 
 /// The top-level block of grid axes (dotted key -> list of values); not a field of `Spec`.
-pub const GRID_KEY: &str = "grid";
+pub(crate) const GRID_KEY: &str = "grid";
 
 /// The key tree of a spec: the default spec serialized with every optional field present, plus an empty `grid`.
-pub fn schema_tree() -> Value {
+pub(crate) fn schema_tree() -> Value {
     let mut tree = serde_json::to_value(spec_with_every_option()).expect("the default spec serializes to JSON");
     if let Value::Object(top) = &mut tree {
         top.insert(GRID_KEY.to_string(), Value::Object(Map::new()));
@@ -45,7 +45,7 @@ fn spec_with_every_option() -> Spec {
 
 /// The first key of `tree` (depth first, sorted) that the schema does not know, as a problem with a hint.
 /// Keys of the `grid` block are dotted paths into the schema; a value below a schema leaf is left to serde to judge.
-pub fn first_unknown_key(tree: &Value, schema: &Value) -> Option<KeyProblem> {
+pub(crate) fn first_unknown_key(tree: &Value, schema: &Value) -> Option<KeyProblem> {
     let Value::Object(entries) = tree else {
         return None;
     };
@@ -83,7 +83,7 @@ fn first_unknown_grid_key(grid: &Value, schema: &Value) -> Option<KeyProblem> {
 }
 
 /// Check that the dotted path `segments` exists in `schema` (or runs below one of its leaves).
-pub fn check_path(schema: &Value, segments: &[&str]) -> Result<(), KeyProblem> {
+pub(crate) fn check_path(schema: &Value, segments: &[&str]) -> Result<(), KeyProblem> {
     let mut level = schema;
     for (depth, segment) in segments.iter().enumerate() {
         let Value::Object(keys) = level else {
@@ -102,7 +102,7 @@ pub fn check_path(schema: &Value, segments: &[&str]) -> Result<(), KeyProblem> {
 }
 
 /// "did you mean `x`?" when one of `candidates` is close to `word`, else "valid NOUN: a, b, c".
-pub fn suggest(word: &str, candidates: &[&str], noun: &str) -> String {
+pub(crate) fn suggest(word: &str, candidates: &[&str], noun: &str) -> String {
     match closest(word, candidates) {
         Some(candidate) => format!("did you mean `{candidate}`?"),
         None => format!("valid {noun}: {}", candidates.join(", ")),
@@ -111,7 +111,7 @@ pub fn suggest(word: &str, candidates: &[&str], noun: &str) -> String {
 
 /// The candidate nearest to `word`, when it is within a third of the word's length (at least one edit). Distances are
 /// edits of characters with a swap of neighbours counting as one (optimal string alignment).
-pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     let (distance, candidate) = candidates.iter().map(|c| (strsim::osa_distance(word, c), *c)).min()?;
     (distance <= limit).then_some(candidate)

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// One layer: a source and the (possibly partial) tree it supplies.
 #[derive(Clone, Debug)]
-pub struct Layer {
+pub(crate) struct Layer {
     /// Where the values come from.
     pub source: Source,
     /// The values, nested by key.
@@ -24,7 +24,7 @@ pub struct Layer {
 
 /// All layers merged: the tree before grid expansion and the source of each of its leaves.
 #[derive(Clone, Debug)]
-pub struct Merged {
+pub(crate) struct Merged {
     /// The merged tree (`name` filled from the file stem when empty; `grid` present only when given).
     pub tree: Value,
     /// The source of every leaf of `tree`.
@@ -49,7 +49,7 @@ impl Provider for IndexedLayer<'_> {
 
 /// Merge the defaults, the spec `file`, the `GOHSP_*` variables of `env` and the `--set` overrides `sets`; an unknown
 /// key in any of them is an error naming the key and where it came from.
-pub fn merge_layers(file: &Path, sets: &[String], env: &[(String, String)]) -> Result<Merged> {
+pub(crate) fn merge_layers(file: &Path, sets: &[String], env: &[(String, String)]) -> Result<Merged> {
     let schema = schema_tree();
     let mut layers = vec![default_layer()?, file_layer(file)?];
     layers.extend(env_layers(file, env, &schema)?);

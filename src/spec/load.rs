@@ -1,7 +1,7 @@
 //! Loading an experiment spec: merge the layers, expand the grid, and deserialize and validate every point, so that
 //! every mistake is reported (naming file and key) before any stage runs.
 
-use super::grid::{ExpandedPoint, expand};
+use super::grid::{AxisValue, ExpandedPoint, expand};
 use super::layers::{Merged, merge_layers};
 use super::overrides::ENV_PREFIX;
 use super::translate::problem_from;
@@ -30,6 +30,8 @@ pub struct LoadedSpec {
 pub struct GridPoint {
     /// `method=gohsp,sparsity=0.3` from the varying axes, or `default`.
     pub name: String,
+    /// The varying axes and their values at this point, in name order.
+    pub axes: Vec<AxisValue>,
     /// The point's settings (`spec.name` is the experiment's name).
     pub spec: Spec,
 }
@@ -74,7 +76,7 @@ fn typed_point(path: &Path, merged: &Merged, point: ExpandedPoint, single: bool)
         problem.message = in_point(problem.message);
         return Err(merged.origins.error(path, problem));
     }
-    Ok(GridPoint { name: point.name, spec })
+    Ok(GridPoint { name: point.name, axes: point.axes, spec })
 }
 
 #[cfg(test)]

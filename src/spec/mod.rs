@@ -1,17 +1,18 @@
 //! Experiment specs: typed settings, layered loading (defaults < file < env < --set), grid expansion and validation.
 
-pub mod checks;
-pub mod defaults;
-pub mod document;
-pub mod executor;
-pub mod grid;
-pub mod keys;
-pub mod layers;
+pub(crate) mod checks;
+pub(crate) mod defaults;
+pub(crate) mod document;
+pub(crate) mod executor;
+pub(crate) mod grid;
+pub(crate) mod interval;
+pub(crate) mod keys;
+pub(crate) mod layers;
 pub mod load;
-pub mod origin;
-pub mod overrides;
-pub mod provenance;
-pub mod translate;
+pub(crate) mod origin;
+pub(crate) mod overrides;
+pub(crate) mod provenance;
+pub(crate) mod translate;
 pub mod types;
-pub mod validate;
-pub mod yaml_text;
+pub(crate) mod validate;
+pub(crate) mod yaml_text;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The layer that supplied a value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The built-in default.
     Default,
     /// The spec file.
@@ -32,7 +32,7 @@ impl fmt::Display for Source {
 
 /// A bad key or value found while resolving a spec, before it is tied to a file.
 #[derive(Clone, Debug, PartialEq)]
-pub struct KeyProblem {
+pub(crate) struct KeyProblem {
     /// Dotted key path, e.g. `finetune.lr`.
     pub key: String,
     /// What is wrong.
@@ -43,36 +43,31 @@ pub struct KeyProblem {
 
 impl KeyProblem {
     /// A problem with `key`.
-    pub fn new(key: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self { key: key.into(), message: message.into(), hint: hint.into() }
     }
 }
 
 /// The source of every leaf of the merged spec tree, by dotted key (grid axes as `grid.finetune.lr`).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Origins {
+pub(crate) struct Origins {
     sources: BTreeMap<String, Source>,
 }
 
 impl Origins {
     /// Record that the leaf `key` came from `source`.
-    pub fn insert(&mut self, key: String, source: Source) {
+    pub(crate) fn insert(&mut self, key: String, source: Source) {
         self.sources.insert(key, source);
     }
 
     /// The source recorded for exactly the leaf `key`.
-    pub fn get(&self, key: &str) -> Option<&Source> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Source> {
         self.sources.get(key)
-    }
-
-    /// Every recorded leaf and its source, sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Source)> {
-        self.sources.iter()
     }
 
     /// The source of `key`: its grid axis if one overrides it, else the key itself, a leaf below it, or its nearest
     /// recorded parent; `Default` when nothing is known.
-    pub fn of(&self, key: &str) -> Source {
+    pub(crate) fn of(&self, key: &str) -> Source {
         let mut current = key;
         loop {
             for candidate in [format!("grid.{current}"), current.to_string()] {
@@ -92,7 +87,7 @@ impl Origins {
     }
 
     /// The `file` field of an error about `key`: the spec file, plus the variable or `--set` when one supplied it.
-    pub fn label(&self, file: &Path, key: &str) -> String {
+    pub(crate) fn label(&self, file: &Path, key: &str) -> String {
         match self.of(key) {
             Source::Env(var) => format!("{} (env {var})", file.display()),
             Source::Set(text) => format!("{} (--set {text})", file.display()),
@@ -101,7 +96,7 @@ impl Origins {
     }
 
     /// Turn `problem` into the spec error it describes, naming the file (and variable or `--set`) behind its key.
-    pub fn error(&self, file: &Path, problem: KeyProblem) -> GohspError {
+    pub(crate) fn error(&self, file: &Path, problem: KeyProblem) -> GohspError {
         GohspError::spec(self.label(file, &problem.key), problem.key, problem.message, problem.hint)
     }
 }

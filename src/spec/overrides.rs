@@ -10,14 +10,14 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Prefix of the environment variables that override spec keys.
-pub const ENV_PREFIX: &str = "GOHSP_";
+pub(crate) const ENV_PREFIX: &str = "GOHSP_";
 
 /// Separator of nesting levels in a variable name (`GOHSP_FINETUNE__LR`).
 const ENV_SEPARATOR: &str = "__";
 
 /// One layer per `GOHSP_*` variable whose first segment is a top-level spec key or `grid` (others, such as `GOHSP_LOG`,
 /// are not spec keys and are skipped), sorted by variable name.
-pub fn env_layers(file: &Path, env: &[(String, String)], schema: &Value) -> Result<Vec<Layer>> {
+pub(crate) fn env_layers(file: &Path, env: &[(String, String)], schema: &Value) -> Result<Vec<Layer>> {
     let mut vars: Vec<&(String, String)> = env.iter().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect();
     vars.sort();
     let mut layers = Vec::new();
@@ -33,7 +33,7 @@ pub fn env_layers(file: &Path, env: &[(String, String)], schema: &Value) -> Resu
 }
 
 /// The layer of one `--set KEY=VALUE` override; a malformed text or an unknown key is an error naming it.
-pub fn set_layer(file: &Path, text: &str, schema: &Value) -> Result<Layer> {
+pub(crate) fn set_layer(file: &Path, text: &str, schema: &Value) -> Result<Layer> {
     let source = Source::Set(text.to_string());
     let Some((key, value)) = text.split_once('=').filter(|(key, _)| !key.trim().is_empty()) else {
         let message = format!("`--set {text}` is not KEY=VALUE");

@@ -2,7 +2,7 @@
 
 use super::layers::merge_layers;
 use super::load::gohsp_env;
-pub use super::origin::Source;
+pub(crate) use super::origin::Source;
 use super::yaml_text::yaml_text;
 use crate::error::Result;
 use serde_json::Value;
@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// One leaf of the merged spec and where its value came from.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ResolvedValue {
+pub(crate) struct ResolvedValue {
     /// Dotted key, e.g. `finetune.lr` (grid axes as `grid.finetune.lr`).
     pub key: String,
     /// The value as YAML text: a scalar or a flow list.
@@ -21,12 +21,12 @@ pub struct ResolvedValue {
 
 /// Every leaf key of the spec at `path` with the `--set` overrides `sets` and the process's `GOHSP_*` variables,
 /// sorted by key. Values are shown before grid expansion and range checks, so a bad value can be traced to its layer.
-pub fn describe(path: &Path, sets: &[String]) -> Result<Vec<ResolvedValue>> {
+pub(crate) fn describe(path: &Path, sets: &[String]) -> Result<Vec<ResolvedValue>> {
     describe_with_env(path, sets, &gohsp_env())
 }
 
 /// [`describe`] with the variables `env` (name, value) in place of the process environment.
-pub fn describe_with_env(path: &Path, sets: &[String], env: &[(String, String)]) -> Result<Vec<ResolvedValue>> {
+pub(crate) fn describe_with_env(path: &Path, sets: &[String], env: &[(String, String)]) -> Result<Vec<ResolvedValue>> {
     let merged = merge_layers(path, sets, env)?;
     let mut values = Vec::new();
     collect_leaves(&merged.tree, "", &mut values);
@@ -51,7 +51,7 @@ fn collect_leaves(tree: &Value, prefix: &str, out: &mut Vec<ResolvedValue>) {
 }
 
 /// The values as aligned lines: `finetune.lr = 0.0005   # experiments/q.yaml`.
-pub fn render(values: &[ResolvedValue]) -> String {
+pub(crate) fn render(values: &[ResolvedValue]) -> String {
     let key_width = values.iter().map(|v| v.key.chars().count()).max().unwrap_or(0);
     let value_width = values.iter().map(|v| v.value.chars().count()).max().unwrap_or(0);
     values.iter().map(|v| format!("{:<key_width$} = {:<value_width$}   # {}\n", v.key, v.value, v.source)).collect()

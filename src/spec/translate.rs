@@ -11,7 +11,7 @@ use serde_json::Value;
 const EXPECTED: &[(&str, &str)] = &[("rank.head_share", "`auto` or a number in [0, 1]")];
 
 /// The problem `error` describes, at its dotted key; `defaults` (the default spec as JSON) supplies example values.
-pub fn problem_from(error: &figment::Error, defaults: &Value) -> KeyProblem {
+pub(crate) fn problem_from(error: &figment::Error, defaults: &Value) -> KeyProblem {
     let mut path = error.path.clone();
     if let Kind::UnknownField(field, _) = &error.kind
         && path.last() != Some(field)

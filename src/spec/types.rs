@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+pub use crate::prune::head_share::HeadShare;
+pub use crate::prune::method::Method;
+pub use crate::prune::rank_spec::{Direction, Normalize, RankSpec, Signal, Similarity, Sink, Teleport};
+
 /// One grid point of an experiment: every list axis already expanded to a single value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,7 +42,7 @@ pub struct Spec {
 }
 
 /// Which burn backend runs the tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     /// burn's flex CPU backend.
@@ -46,6 +50,16 @@ pub enum DeviceKind {
     Cpu,
     /// burn's CUDA backend (cargo feature `cuda`).
     Cuda,
+}
+
+impl DeviceKind {
+    /// The name as specs and `--device` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
 }
 
 /// The dense model: a preset, optional explicit overrides, optional pretrained weights.
@@ -115,148 +129,6 @@ pub struct TrainSpec {
     /// its own (burn's `GradientClipping::Norm`), not one global norm over all parameters as PyTorch's
     /// `clip_grad_norm_` does.
     pub grad_clip: Option<f64>,
-}
-
-/// Pruning methods: GOHSP, its ablation and the baselines (DESIGN.md section 4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// Graph-ranked heads, ADMM, hard prune, fine-tune.
-    #[default]
-    Gohsp,
-    /// GOHSP with heads chosen by weight norm instead of the graph.
-    GohspMagnitudeHeads,
-    /// One-shot global group L2 norm.
-    Magnitude,
-    /// Same ratio in every block, L2 within a block.
-    Uniform,
-    /// Seeded random groups under the same budget.
-    Random,
-    /// First-order |g * w| per group on calibration batches.
-    Taylor,
-}
-
-/// Settings of the graph-based head ranking.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RankSpec {
-    /// Training images used for the calibration pass.
-    pub calib_samples: usize,
-    /// Per-head signal: `attention` maps or head `output`s.
-    pub signal: Signal,
-    /// Similarity of two heads' signals.
-    pub similarity: Similarity,
-    /// Direction of the graph's edges.
-    pub direction: Direction,
-    /// Damping of the random walk.
-    pub damping: f64,
-    /// Convergence tolerance of the power iteration.
-    pub tol: f64,
-    /// Iteration limit of the power iteration.
-    pub max_iter: usize,
-    /// Score normalisation.
-    pub normalize: Normalize,
-    /// A classifier node joined to the last block's heads by their writes into the class token.
-    pub sink: Sink,
-    /// Where the random walk teleports: uniformly, or to each head by its contribution.
-    pub teleport: Teleport,
-    /// Heads kept at least in every block.
-    pub min_heads: usize,
-    /// Fraction of the removed parameters taken from heads; `auto` = same fraction of attention and MLP.
-    pub head_share: HeadShare,
-}
-
-/// The per-head signal the graph compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Signal {
-    /// softmax(q k^T * scale), T x T.
-    #[default]
-    Attention,
-    /// The head's output A V, T x d_h.
-    Output,
-}
-
-/// Similarity between two heads' signals (negatives clipped to 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Similarity {
-    /// Cosine similarity.
-    #[default]
-    Cosine,
-    /// Pearson correlation.
-    Pearson,
-}
-
-/// Which way edges run between adjacent blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// From block l+1 to block l (importance flows back from the output).
-    #[default]
-    Backward,
-    /// From block l to block l+1.
-    Forward,
-    /// Both ways.
-    Both,
-}
-
-/// Whether the head graph has a classifier node (`rank.sink`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sink {
-    /// Heads only: with backward edges the last block has no incoming edge and its heads tie.
-    None,
-    /// The classifier as a node, joined to each last-block head by the mean norm of its write into the class token.
-    #[default]
-    Classifier,
-}
-
-/// The teleport distribution of the random walk (`rank.teleport`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Teleport {
-    /// Uniform over the nodes (plain PageRank).
-    #[default]
-    Uniform,
-    /// Personalised: to each head in proportion to the mean norm of its write into the residual stream.
-    Contribution,
-}
-
-/// How raw stationary scores are normalised before ranking.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Normalize {
-    /// Raw stationary distribution (the default: best over three seeds on MNIST 5k; see the README).
-    #[default]
-    None,
-    /// Each score divided by its block's mean: removes the depth bias of the layered graph (won the single-seed
-    /// ranking ablation on Fashion-MNIST, which therefore pins it).
-    PerBlock,
-}
-
-/// How the removed parameters split between heads and MLP neurons.
-#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum HeadShare {
-    /// A fixed fraction in [0, 1] of the removed parameters taken from heads.
-    Fraction(f64),
-    /// `auto`: the same fraction of attention and of MLP parameters.
-    #[default]
-    #[serde(with = "auto_tag")]
-    Auto,
-}
-
-mod auto_tag {
-    //! (De)serialises the unit variant `HeadShare::Auto` as the string `auto`.
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("auto")
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
-        let text = String::deserialize(d)?;
-        if text == "auto" { Ok(()) } else { Err(serde::de::Error::custom("expected `auto` or a number in [0, 1]")) }
-    }
 }
 
 /// Settings of the ADMM sparsification.

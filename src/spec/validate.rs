@@ -2,24 +2,30 @@
 //! problem naming its dotted key.
 
 use super::checks::Checks;
+use super::interval::Interval;
 use super::origin::KeyProblem;
 use super::types::{
     AdmmSpec, DatasetSpec, EvaluateSpec, FinetuneSpec, HeadShare, ModelSpec, RankSpec, ReportSpec, Spec, TrainSpec,
 };
 
-pub use crate::model::presets::PRESETS;
-/// Dataset names.
-pub const DATASETS: &[&str] = &["mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100", "imagefolder"];
+use crate::data::open::DATASETS;
+use crate::model::presets::PRESETS;
+
 /// Table formats of the report.
-pub const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
+pub(crate) const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
 /// Plot formats of the report.
-pub const PLOT_FORMATS: &[&str] = &["svg", "png"];
+pub(crate) const PLOT_FORMATS: &[&str] = &["svg", "png"];
 
 /// Every rule `spec` breaks, in spec order; empty when the spec is valid.
-pub fn problems(spec: &Spec) -> Vec<KeyProblem> {
+pub(crate) fn problems(spec: &Spec) -> Vec<KeyProblem> {
     let mut checks = Checks::default();
     check_name(&mut checks, &spec.name);
-    checks.within("sparsity", spec.sparsity, "[0, 0.95)", "the fraction of parameters removed, e.g. 0.4");
+    checks.within(
+        "sparsity",
+        spec.sparsity,
+        Interval::below(0.0, 0.95),
+        "the fraction of parameters removed, e.g. 0.4",
+    );
     check_dataset(&mut checks, &spec.dataset);
     check_model(&mut checks, &spec.model);
     check_train(&mut checks, "pretrain", &spec.pretrain);
@@ -58,7 +64,7 @@ fn check_model(checks: &mut Checks, model: &ModelSpec) {
     }
     check_heads_divide_dim(checks, model);
     if let Some(ratio) = model.mlp_ratio {
-        checks.within("model.mlp_ratio", ratio, "(0, inf)", "e.g. 4.0");
+        checks.within("model.mlp_ratio", ratio, Interval::POSITIVE, "e.g. 4.0");
     }
 }
 
@@ -111,33 +117,38 @@ fn check_dataset(checks: &mut Checks, dataset: &DatasetSpec) {
             checks.at_least(key, limit, 1, "leave it out to use every sample");
         }
     }
-    checks.within("dataset.holdout", dataset.holdout, "[0, 0.5]", "e.g. 0.1 while choosing hyperparameters, else 0");
+    checks.within(
+        "dataset.holdout",
+        dataset.holdout,
+        Interval::closed(0.0, 0.5),
+        "e.g. 0.1 while choosing hyperparameters, else 0",
+    );
 }
 
 /// The optimisation recipe at `prefix` (`pretrain` or `finetune`).
 fn check_train(checks: &mut Checks, prefix: &str, train: &TrainSpec) {
     let key = |field: &str| format!("{prefix}.{field}");
     checks.at_least(&key("epochs"), train.epochs, 1, "train for at least one epoch");
-    checks.within(&key("lr"), train.lr, "(0, inf)", "e.g. 1.0e-3");
+    checks.within(&key("lr"), train.lr, Interval::POSITIVE, "e.g. 1.0e-3");
     checks.at_least(&key("batch"), train.batch, 1, "e.g. 128");
-    checks.within(&key("weight_decay"), train.weight_decay, "[0, inf)", "e.g. 0.05");
-    checks.within(&key("warmup_frac"), train.warmup_frac, "[0, 1]", "a fraction of the steps, e.g. 0.1");
-    checks.within(&key("min_lr"), train.min_lr, "[0, inf)", "e.g. 1.0e-6");
-    checks.within(&key("label_smoothing"), train.label_smoothing, "[0, 1)", "e.g. 0.1");
+    checks.within(&key("weight_decay"), train.weight_decay, Interval::NON_NEGATIVE, "e.g. 0.05");
+    checks.within(&key("warmup_frac"), train.warmup_frac, Interval::FRACTION, "a fraction of the steps, e.g. 0.1");
+    checks.within(&key("min_lr"), train.min_lr, Interval::NON_NEGATIVE, "e.g. 1.0e-6");
+    checks.within(&key("label_smoothing"), train.label_smoothing, Interval::below(0.0, 1.0), "e.g. 0.1");
     if let Some(clip) = train.grad_clip {
-        checks.within(&key("grad_clip"), clip, "(0, inf)", "use null for no clipping");
+        checks.within(&key("grad_clip"), clip, Interval::POSITIVE, "use null for no clipping");
     }
 }
 
 /// The head-ranking settings.
 fn check_rank(checks: &mut Checks, rank: &RankSpec) {
     checks.at_least("rank.calib_samples", rank.calib_samples, 1, "e.g. 512");
-    checks.within("rank.damping", rank.damping, "(0, 1)", "PageRank's usual value is 0.85");
-    checks.within("rank.tol", rank.tol, "(0, inf)", "e.g. 1.0e-10");
+    checks.within("rank.damping", rank.damping, Interval::open(0.0, 1.0), "PageRank's usual value is 0.85");
+    checks.within("rank.tol", rank.tol, Interval::POSITIVE, "e.g. 1.0e-10");
     checks.at_least("rank.max_iter", rank.max_iter, 1, "e.g. 1000");
     checks.at_least("rank.min_heads", rank.min_heads, 1, "every block keeps at least one head");
     if let HeadShare::Fraction(share) = rank.head_share {
-        checks.within("rank.head_share", share, "[0, 1]", "`auto` or a number in [0, 1]");
+        checks.within("rank.head_share", share, Interval::FRACTION, "`auto` or a number in [0, 1]");
     }
 }
 
@@ -146,12 +157,12 @@ fn check_admm(checks: &mut Checks, admm: &AdmmSpec) {
     if admm.rounds > 0 {
         checks.at_least("admm.epochs_per_round", admm.epochs_per_round, 1, "or set admm.rounds: 0 to skip ADMM");
     }
-    checks.within("admm.rho", admm.rho, "(0, inf)", "e.g. 1.0e-2");
-    checks.within("admm.rho_growth", admm.rho_growth, "(0, inf)", "e.g. 3.0");
-    checks.within("admm.rho_max", admm.rho_max, "(0, inf)", "e.g. 1.0");
-    checks.within("admm.lr", admm.lr, "(0, inf)", "e.g. 5.0e-4");
+    checks.within("admm.rho", admm.rho, Interval::POSITIVE, "e.g. 1.0e-2");
+    checks.within("admm.rho_growth", admm.rho_growth, Interval::POSITIVE, "e.g. 3.0");
+    checks.within("admm.rho_max", admm.rho_max, Interval::POSITIVE, "e.g. 1.0");
+    checks.within("admm.lr", admm.lr, Interval::POSITIVE, "e.g. 5.0e-4");
     checks.at_least("admm.batch", admm.batch, 1, "e.g. 128");
-    checks.within("admm.head_dims", admm.head_dims, "[0, 1]", "0 prunes whole heads only; e.g. 0.5");
+    checks.within("admm.head_dims", admm.head_dims, Interval::FRACTION, "0 prunes whole heads only; e.g. 0.5");
     checks.at_least("admm.min_head_dims", admm.min_head_dims, 1, "every kept head keeps at least one q/k pair");
 }
 
@@ -169,8 +180,13 @@ fn check_finetune(checks: &mut Checks, finetune: &FinetuneSpec) {
     };
     check_train(checks, "finetune", &recipe);
     if let Some(distill) = &finetune.distill {
-        checks.within("finetune.distill.alpha", distill.alpha, "[0, 1]", "the weight of the distillation term");
-        checks.within("finetune.distill.temperature", distill.temperature, "(0, inf)", "e.g. 4.0");
+        checks.within(
+            "finetune.distill.alpha",
+            distill.alpha,
+            Interval::FRACTION,
+            "the weight of the distillation term",
+        );
+        checks.within("finetune.distill.temperature", distill.temperature, Interval::POSITIVE, "e.g. 4.0");
     }
 }
 

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// The value as YAML flow text that parses back to the same value.
-pub fn yaml_text(value: &Value) -> String {
+pub(crate) fn yaml_text(value: &Value) -> String {
     match value {
         Value::Null => "null".to_string(),
         Value::Bool(flag) => flag.to_string(),

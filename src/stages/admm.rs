@@ -1,9 +1,9 @@
 //! The ADMM stage: fix the lowest-ranked heads, then impose the budgeted neuron sparsity by ADMM rounds on the dense model.
 
 use super::artifacts::{read_json, read_model, write_json, write_model};
+use super::meta::StageMeta;
 use super::rank::RANKING_FILE;
 use super::recipes::admm_config;
-use super::runtime::Runtime;
 use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::admm::{AdmmData, AdmmSchedule, run_admm};
@@ -15,19 +15,18 @@ use crate::spec::types::{AdmmSpec, FinetuneSpec, RankSpec};
 use crate::train::objective::CrossEntropy;
 use crate::train::trainer::Trainer;
 use serde_json::json;
-use std::sync::Arc;
 
 /// Bumped whenever ADMM computes something else for the same settings, so older cache entries are not reused.
 /// 2: the scaled dual is rescaled on every rho change and the starting rho is capped at rho_max.
-pub const ADMM_REVISION: u32 = 2;
+pub(crate) const ADMM_REVISION: u32 = 2;
 
 /// The mask file ADMM and prune stages write.
-pub const MASK_FILE: &str = "mask.json";
+pub(crate) const MASK_FILE: &str = "mask.json";
 
 /// Runs ADMM for one (method, sparsity, seed).
-pub struct AdmmStage {
-    /// Device and data.
-    pub runtime: Arc<Runtime>,
+pub(crate) struct AdmmStage {
+    /// Kind, node label, seed and runtime.
+    pub(crate) meta: StageMeta,
     /// ADMM settings.
     pub admm: AdmmSpec,
     /// Fine-tune settings (weight decay, clipping and label smoothing of the W-step).
@@ -36,29 +35,25 @@ pub struct AdmmStage {
     pub rank: RankSpec,
     /// The budget, solved at planning time.
     pub budget: Budget,
-    /// Seed of the batch order.
-    pub seed: u64,
-    /// Node label.
-    pub label: String,
 }
 
 impl Stage for AdmmStage {
     fn kind(&self) -> StageKind {
-        StageKind::Admm
+        self.meta.kind()
     }
 
     fn label(&self) -> String {
-        self.label.clone()
+        self.meta.label()
     }
 
     fn params(&self) -> serde_json::Value {
         // Only the fine-tune settings the W-step uses are part of the key: changing finetune.lr must not rerun ADMM.
         let w_step = json!({ "weight_decay": self.finetune.weight_decay, "grad_clip": self.finetune.grad_clip, "label_smoothing": self.finetune.label_smoothing });
-        json!({ "admm": admm_key(&self.admm), "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.seed, "revision": ADMM_REVISION })
+        json!({ "admm": admm_key(&self.admm), "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.meta.seed, "revision": ADMM_REVISION })
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
-        let device = self.runtime.train_device();
+        let device = self.meta.runtime.train_device();
         let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &device)?;
         let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
         let constraint = Constraint {
@@ -75,9 +70,9 @@ impl Stage for AdmmStage {
             rho_growth: self.admm.rho_growth,
             rho_max: self.admm.rho_max,
         };
-        let train = self.runtime.train_loader(self.admm.batch, self.seed)?;
-        let test = self.runtime.test_loader(256)?;
-        let mut trainer = Trainer::new(&admm_config(&self.admm, &self.finetune), &train, &self.label);
+        let train = self.meta.runtime.train_loader(self.admm.batch, self.meta.seed)?;
+        let test = self.meta.runtime.test_loader(256)?;
+        let mut trainer = Trainer::new(&admm_config(&self.admm, &self.finetune), &train, &self.meta.label);
         let task = CrossEntropy::new(self.finetune.label_smoothing, &device);
         let result = run_admm(
             model,

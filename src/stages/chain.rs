@@ -4,6 +4,7 @@ use super::admm::AdmmStage;
 use super::dense::DenseNodes;
 use super::evaluate::EvaluateStage;
 use super::finetune::FinetuneStage;
+use super::meta::StageMeta;
 use super::names::{RANK_AXES, axes_of};
 use super::prune::{PruneStage, uses_admm};
 use super::rank::{RankMode, RankStage};
@@ -21,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The nodes a point adds after the dense branch.
-pub struct Chain {
+pub(crate) struct Chain {
     /// The point's evaluation.
     pub eval: NodeId,
     /// Nodes whose artifacts feed the plots.
@@ -29,7 +30,7 @@ pub struct Chain {
 }
 
 /// Add a point's chain after its dense branch.
-pub fn add_chain(
+pub(crate) fn add_chain(
     plan: &mut Plan,
     point: &GridPoint,
     rt: &Arc<Runtime>,
@@ -43,26 +44,22 @@ pub fn add_chain(
     let mut plot_nodes = vec![dense.model];
     let prune_inputs = if uses_admm(spec.method) {
         let mode = if spec.method == Method::Gohsp { RankMode::Graph } else { RankMode::Magnitude };
-        let rank_label = format!("rank[{}]", axes_of(&point.name, RANK_AXES));
+        let rank_label = format!("rank[{}]", axes_of(point, RANK_AXES));
         let rank = plan.add(
             Arc::new(RankStage {
-                runtime: rt.clone(),
+                meta: StageMeta::new(StageKind::Rank, rank_label, spec.seed, rt),
                 spec: spec.rank.clone(),
                 mode,
-                seed: spec.seed,
-                label: rank_label,
             }),
             &[dense.model],
             &fp,
         );
         let admm_stage = AdmmStage {
-            runtime: rt.clone(),
+            meta: StageMeta::new(StageKind::Admm, label("admm"), spec.seed, rt),
             admm: spec.admm.clone(),
             finetune: spec.finetune.clone(),
             rank: spec.rank.clone(),
             budget,
-            seed: spec.seed,
-            label: label("admm"),
         };
         let admm = plan.add(Arc::new(admm_stage), &[dense.model, rank], &fp);
         plot_nodes.extend([rank, admm]);
@@ -72,22 +69,18 @@ pub fn add_chain(
     };
     let min = Minimums { heads: spec.rank.min_heads, neurons: spec.admm.min_neurons };
     let prune_stage = PruneStage {
-        runtime: rt.clone(),
+        meta: StageMeta::new(StageKind::Prune, label("prune"), spec.seed, rt),
         method: spec.method,
         budget,
         min,
-        seed: spec.seed,
         calib_samples: spec.rank.calib_samples,
-        label: label("prune"),
     };
     let prune = plan.add(Arc::new(prune_stage), &prune_inputs, &fp);
     let epochs = finetune_epochs(&spec.finetune, &spec.admm, uses_admm(spec.method));
     let finetune = FinetuneStage {
-        runtime: rt.clone(),
+        meta: StageMeta::new(StageKind::Finetune, label("finetune"), spec.seed, rt),
         spec: spec.finetune.clone(),
         epochs,
-        seed: spec.seed,
-        label: label("finetune"),
     };
     let finetune = plan.add(Arc::new(finetune), &[prune, dense.model], &fp);
     let evaluate = EvaluateStage {

@@ -2,6 +2,7 @@
 //! the metadata of its sources is unchanged, else by opening it; and the check that the data opened for a run still
 //! has the facts it was planned with, so that a stale cache value never becomes a wrong key.
 
+use super::runtime::dataset_request;
 use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::open::open_splits;
 use crate::data::sources::{Source, dataset_sources};
@@ -15,7 +16,7 @@ use std::time::SystemTime;
 /// What planning needs of a dataset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DataFacts {
+pub(crate) struct DataFacts {
     /// The training split's facts (classes, channels, native size, statistics).
     pub info: DatasetInfo,
     /// The stable identity of the data as the model sees it: part of every cache key.
@@ -24,7 +25,7 @@ pub struct DataFacts {
 
 impl DataFacts {
     /// The facts of opened splits, as read with `dataset`'s augmentation at model side `side`.
-    pub fn of(splits: &Splits, dataset: &DatasetSpec, side: usize) -> Self {
+    pub(crate) fn of(splits: &Splits, dataset: &DatasetSpec, side: usize) -> Self {
         let fingerprint = format!(
             "train={};test={};augment={};side={}",
             splits.train.fingerprint(),
@@ -37,7 +38,7 @@ impl DataFacts {
 }
 
 /// The facts, with the splits when they had to be opened for them.
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The dataset's facts.
     pub facts: DataFacts,
     /// The opened splits (`None` when the facts came from the cache).
@@ -46,7 +47,7 @@ pub struct Resolved {
 
 /// The facts of `dataset` at model side `side`: remembered in `cache` while its sources' stamps are unchanged, else
 /// computed by opening it (and remembered when its sources are settled).
-pub fn resolve_facts(dataset: &DatasetSpec, side: usize, cache: Option<&FingerprintCache>) -> Result<Resolved> {
+pub(crate) fn resolve_facts(dataset: &DatasetSpec, side: usize, cache: Option<&FingerprintCache>) -> Result<Resolved> {
     let key = cache_key(dataset, side);
     let read_at = SystemTime::now();
     let stamps = cache.and_then(|_| source_stamps(dataset));
@@ -56,7 +57,7 @@ pub fn resolve_facts(dataset: &DatasetSpec, side: usize, cache: Option<&Fingerpr
         tracing::debug!(dataset = %dataset.name, "dataset fingerprint from the cache (sources unchanged)");
         return Ok(Resolved { facts, splits: None });
     }
-    let splits = open_splits(dataset, side)?;
+    let splits = open_splits(&dataset_request(dataset), side)?;
     let facts = DataFacts::of(&splits, dataset, side);
     if let (Some(cache), Some(stamps)) = (cache, stamps) {
         cache.record_dataset(&key, stamps, serde_json::to_value(&facts).expect("plain data serialises"), read_at);
@@ -66,13 +67,13 @@ pub fn resolve_facts(dataset: &DatasetSpec, side: usize, cache: Option<&Fingerpr
 
 /// Opens `dataset` for a run and checks that it still has the facts it was planned with; when not, the cache value is
 /// dropped and the run stops before anything is stored under a key that does not describe the data.
-pub fn load_checked(
+pub(crate) fn load_checked(
     dataset: &DatasetSpec,
     side: usize,
     planned: &DataFacts,
     cache: Option<&FingerprintCache>,
 ) -> Result<Splits> {
-    let splits = open_splits(dataset, side)?;
+    let splits = open_splits(&dataset_request(dataset), side)?;
     let found = DataFacts::of(&splits, dataset, side);
     if &found == planned {
         return Ok(splits);
@@ -96,7 +97,7 @@ fn cache_key(dataset: &DatasetSpec, side: usize) -> String {
 
 /// The stamps of the dataset's sources, or `None` when they cannot all be found (opening reports why).
 fn source_stamps(dataset: &DatasetSpec) -> Option<Vec<FileStamp>> {
-    let sources = dataset_sources(dataset).ok()?;
+    let sources = dataset_sources(&dataset_request(dataset)).ok()?;
     sources
         .iter()
         .map(|source| match source {

@@ -1,6 +1,7 @@
 //! The dense branch of the DAG: opening each dataset once, and the dense model (trained or loaded) with its evaluation.
 
 use super::evaluate::EvaluateStage;
+use super::meta::StageMeta;
 use super::names::{DENSE_AXES, axes_of};
 use super::pretrain::{PretrainStage, Weights};
 use super::runtime::Runtime;
@@ -22,19 +23,19 @@ use std::sync::Arc;
 
 /// Opens datasets as they are first needed, once per distinct dataset spec and device.
 #[derive(Default)]
-pub struct Runtimes {
+pub(crate) struct Runtimes {
     opened: BTreeMap<String, Arc<Runtime>>,
     fingerprints: Option<Arc<FingerprintCache>>,
 }
 
 impl Runtimes {
     /// Runtimes that take dataset fingerprints and file digests from `fingerprints` while their sources are unchanged.
-    pub fn with_fingerprints(fingerprints: Arc<FingerprintCache>) -> Self {
+    pub(crate) fn with_fingerprints(fingerprints: Arc<FingerprintCache>) -> Self {
         Self { opened: BTreeMap::new(), fingerprints: Some(fingerprints) }
     }
 
     /// The runtime for `spec`'s dataset and device.
-    pub fn get(&mut self, spec: &Spec) -> Result<Arc<Runtime>> {
+    pub(crate) fn get(&mut self, spec: &Spec) -> Result<Arc<Runtime>> {
         let id = serde_json::to_string(&(&spec.dataset, spec.device, &spec.model)).expect("serialises");
         if let Some(rt) = self.opened.get(&id) {
             return Ok(rt.clone());
@@ -48,7 +49,7 @@ impl Runtimes {
 }
 
 /// The nodes of the dense branch of a point.
-pub struct DenseNodes {
+pub(crate) struct DenseNodes {
     /// The dense model.
     pub model: NodeId,
     /// Its evaluation.
@@ -58,9 +59,9 @@ pub struct DenseNodes {
 }
 
 /// Add the dense model and its evaluation (deduplicated across points by key).
-pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
+pub(crate) fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &Path) -> Result<DenseNodes> {
     let spec = &point.spec;
-    let axes = axes_of(&point.name, DENSE_AXES);
+    let axes = axes_of(point, DENSE_AXES);
     let fp = rt.fingerprint();
     let (weights, shape) = match &spec.model.weights {
         Some(path) => {
@@ -90,12 +91,10 @@ pub fn add_dense(plan: &mut Plan, point: &GridPoint, rt: &Arc<Runtime>, file: &P
         ));
     }
     let pretrain = PretrainStage {
-        runtime: rt.clone(),
+        meta: StageMeta::new(StageKind::Pretrain, format!("dense[{axes}]"), spec.seed, rt),
         shape: shape.clone(),
         weights,
         train: spec.pretrain.clone(),
-        seed: spec.seed,
-        label: format!("dense[{axes}]"),
     };
     let model = plan.add(Arc::new(pretrain), &[], &fp);
     let evaluate = EvaluateStage {

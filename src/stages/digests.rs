@@ -7,7 +7,7 @@ use crate::pipeline::fingerprint_cache::FingerprintCache;
 use std::path::Path;
 
 /// The blake3 (hex) of the file at `path`, from `cache` while its stamp is unchanged.
-pub fn file_digest(cache: Option<&FingerprintCache>, path: &Path) -> Result<String> {
+pub(crate) fn file_digest(cache: Option<&FingerprintCache>, path: &Path) -> Result<String> {
     match cache {
         Some(cache) => cache.file_digest(path),
         None => hash_file(path).at_path(path),
@@ -15,7 +15,7 @@ pub fn file_digest(cache: Option<&FingerprintCache>, path: &Path) -> Result<Stri
 }
 
 /// Hashes `path` again and fails when it no longer has the digest `planned` (dropping the stale cache value).
-pub fn check_file_digest(cache: Option<&FingerprintCache>, path: &Path, planned: &str) -> Result<()> {
+pub(crate) fn check_file_digest(cache: Option<&FingerprintCache>, path: &Path, planned: &str) -> Result<()> {
     let found = hash_file(path).at_path(path)?;
     if found == planned {
         return Ok(());

@@ -13,11 +13,11 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The file an evaluate stage writes.
-pub const EVAL_FILE: &str = "eval.json";
+pub(crate) const EVAL_FILE: &str = "eval.json";
 
 /// What an evaluation measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EvalRecord {
+pub(crate) struct EvalRecord {
     /// Top-1 (%).
     pub top1: f64,
     /// Top-5 (%).
@@ -39,7 +39,7 @@ pub struct EvalRecord {
 }
 
 /// Evaluates the model of its first input; a second input, when given, is the dense model timed alongside.
-pub struct EvaluateStage {
+pub(crate) struct EvaluateStage {
     /// Device and data.
     pub runtime: Arc<Runtime>,
     /// Settings.

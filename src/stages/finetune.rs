@@ -1,56 +1,51 @@
 //! The fine-tune stage: train the sliced model with cross-entropy, distilled from the dense model when asked.
 
 use super::artifacts::{read_model, write_json, write_model};
+use super::meta::StageMeta;
 use super::recipes::finetune_config;
-use super::runtime::Runtime;
 use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::spec::types::FinetuneSpec;
 use crate::train::objective::{CrossEntropy, Distillation, Objective};
 use crate::train::trainer::Trainer;
 use serde_json::json;
-use std::sync::Arc;
 
 /// Fine-tunes one pruned model.
-pub struct FinetuneStage {
-    /// Device and data.
-    pub runtime: Arc<Runtime>,
+pub(crate) struct FinetuneStage {
+    /// Kind, node label, seed and runtime.
+    pub(crate) meta: StageMeta,
     /// Settings.
     pub spec: FinetuneSpec,
     /// Epochs (the equal-budget rule may add ADMM's epochs for baselines).
     pub epochs: usize,
-    /// Seed of the batch order.
-    pub seed: u64,
-    /// Node label.
-    pub label: String,
 }
 
 impl Stage for FinetuneStage {
     fn kind(&self) -> StageKind {
-        StageKind::Finetune
+        self.meta.kind()
     }
 
     fn label(&self) -> String {
-        self.label.clone()
+        self.meta.label()
     }
 
     fn params(&self) -> serde_json::Value {
-        json!({ "finetune": self.spec, "epochs": self.epochs, "seed": self.seed })
+        json!({ "finetune": self.spec, "epochs": self.epochs, "seed": self.meta.seed })
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
-        let device = self.runtime.train_device();
+        let device = self.meta.runtime.train_device();
         let (model, manifest) = read_model(ctx.input(StageKind::Prune)?, &device)?;
         let cross_entropy = CrossEntropy::new(self.spec.label_smoothing, &device);
         let objective: Box<dyn Objective> = match &self.spec.distill {
             Some(d) => {
-                let (teacher, _) = read_model(ctx.input(StageKind::Pretrain)?, &self.runtime.device)?;
+                let (teacher, _) = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?;
                 Box::new(Distillation { cross_entropy, teacher, alpha: d.alpha, temperature: d.temperature })
             }
             None => Box::new(cross_entropy),
         };
-        let loader = self.runtime.train_loader(self.spec.batch, self.seed)?;
-        let trainer = Trainer::new(&finetune_config(&self.spec, self.epochs), &loader, &self.label);
+        let loader = self.meta.runtime.train_loader(self.spec.batch, self.meta.seed)?;
+        let trainer = Trainer::new(&finetune_config(&self.spec, self.epochs), &loader, &self.meta.label);
         let (model, logs) = trainer.fit(model, objective.as_ref(), &loader, self.epochs, &ctx.work_dir)?;
         write_json(&ctx.out_dir, "train_log.json", &logs)?;
         write_model(&ctx.out_dir, &model, manifest.as_ref())

@@ -1,32 +1,59 @@
 //! Readable names for nodes and table rows, built from a grid point's varying axes.
 
+use crate::spec::grid::{AxisValue, point_name};
 use crate::spec::load::GridPoint;
 use crate::spec::types::Method;
 
 /// The table's method column for a point: the method, plus the point's other varying axes (a grid over `rank.signal`
 /// shows as `gohsp [rank.signal=output]`), so that only seeds are averaged together.
-pub fn variant_name(point: &GridPoint) -> String {
-    let others: Vec<&str> = point
-        .name
-        .split(',')
-        .filter(|a| a.contains('=') && !["method=", "sparsity=", "seed="].iter().any(|p| a.starts_with(p)))
+pub(crate) fn variant_name(point: &GridPoint) -> String {
+    let others: Vec<String> = point
+        .axes
+        .iter()
+        .filter(|a| !["method", "sparsity", "seed"].contains(&a.key.as_str()))
+        .map(AxisValue::text)
         .collect();
     let method = method_name(point.spec.method);
     if others.is_empty() { method } else { format!("{method} [{}]", others.join(",")) }
 }
 
 /// The method's name as the spec spells it.
-pub fn method_name(method: Method) -> String {
+pub(crate) fn method_name(method: Method) -> String {
     serde_json::to_value(method).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 /// Axes that change the dense model.
-pub const DENSE_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain."];
+pub(crate) const DENSE_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain."];
 /// Axes that change the head ranking.
-pub const RANK_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain.", "rank.", "method"];
+pub(crate) const RANK_AXES: &[&str] = &["seed", "model.", "dataset.", "pretrain.", "rank.", "method"];
 
-/// The part of a point name whose axes start with one of `prefixes` (`default` when none does).
-pub fn axes_of(point: &str, prefixes: &[&str]) -> String {
-    let kept: Vec<&str> = point.split(',').filter(|axis| prefixes.iter().any(|p| axis.starts_with(p))).collect();
-    if kept.is_empty() { "default".into() } else { kept.join(",") }
+/// The name of the point's axes whose keys start with one of `prefixes` (`default` when none does).
+pub(crate) fn axes_of(point: &GridPoint, prefixes: &[&str]) -> String {
+    point_name(point.axes.iter().filter(|axis| prefixes.iter().any(|p| axis.key.starts_with(p))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::types::Spec;
+    use serde_json::json;
+
+    fn point(axes: &[(&str, serde_json::Value)]) -> GridPoint {
+        let axes: Vec<AxisValue> =
+            axes.iter().map(|(key, value)| AxisValue { key: key.to_string(), value: value.clone() }).collect();
+        GridPoint { name: point_name(&axes), axes, spec: Spec::default() }
+    }
+
+    #[test]
+    fn axes_are_picked_by_key_and_keep_values_that_hold_commas() {
+        let p = point(&[
+            ("method", json!("gohsp")),
+            ("seed", json!(2)),
+            ("evaluate.latency_batches", json!([1, 8])),
+            ("model.depth", json!(6)),
+        ]);
+        assert_eq!(axes_of(&p, DENSE_AXES), "seed=2,model.depth=6");
+        assert_eq!(axes_of(&p, &["rank."]), "default");
+        assert_eq!(variant_name(&p), "gohsp [evaluate.latency_batches=[1, 8],model.depth=6]");
+    }
 }

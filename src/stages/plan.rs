@@ -11,7 +11,7 @@ use crate::spec::load::LoadedSpec;
 use std::sync::Arc;
 
 /// The plan of a spec, and the runtimes it opened (one per distinct dataset spec).
-pub struct BuiltPlan {
+pub(crate) struct BuiltPlan {
     /// The DAG.
     pub plan: Plan,
     /// The final report node.
@@ -19,7 +19,7 @@ pub struct BuiltPlan {
 }
 
 /// Build the plan of every grid point of `loaded`, ending in one report node.
-pub fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltPlan> {
+pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltPlan> {
     let mut plan = Plan::new();
     let mut inputs: Vec<NodeId> = Vec::new();
     let mut entries: Vec<ReportEntry> = Vec::new();
@@ -28,7 +28,7 @@ pub fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltP
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
         if !inputs.contains(&dense.eval) {
             let dense_input = input_index(&mut inputs, dense.eval);
-            let name = format!("dense,{}", axes_of(&point.name, DENSE_AXES));
+            let name = format!("dense,{}", axes_of(point, DENSE_AXES));
             entries.push(ReportEntry {
                 point: name,
                 method: "dense".into(),

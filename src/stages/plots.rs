@@ -6,21 +6,23 @@ use super::prune::{PRUNE_FILE, PruneRecord};
 use super::rank::RANKING_FILE;
 use super::report_entry::ReportEntry;
 use crate::error::Result;
+use crate::model::shape::BlockShape;
 use crate::pipeline::stage::{InputArtifact, StageContext, StageKind};
+use crate::prune::admm_round::AdmmRound;
 use crate::prune::mask::StructureMask;
 use crate::prune::rank::HeadRanking;
 use crate::report::aggregate::aggregate;
 use crate::report::metrics::MetricsRow;
 use crate::report::plot_accuracy::plot_accuracy;
-use crate::report::plot_admm::{AdmmRound, plot_admm};
+use crate::report::plot_admm::plot_admm;
 use crate::report::plot_curves::plot_curves;
 use crate::report::plot_heatmap::plot_heatmap;
-use crate::report::plot_structure::plot_structure;
+use crate::report::plot_structure::{BlockStructure, plot_structure};
 use crate::train::log::EpochLog;
 use std::path::{Path, PathBuf};
 
 /// Write every plot the artifacts allow under `dir`; returns the files written.
-pub fn write_plots(
+pub(crate) fn write_plots(
     entries: &[ReportEntry],
     rows: &[MetricsRow],
     ctx: &StageContext,
@@ -76,11 +78,19 @@ fn structure_plots(
     }
     let mut written = Vec::new();
     for (sparsity, records, names) in by_sparsity {
-        let pruned: Vec<(String, _)> = names.into_iter().zip(records.iter().map(|r| r.pruned.clone())).collect();
+        let pruned: Vec<(String, _)> = names.into_iter().zip(records.iter().map(|r| structure(&r.pruned))).collect();
         let stem = dir.join(format!("structure_s{:02}", (sparsity * 100.0).round() as u32));
-        written.extend(plot_structure(&records[0].dense, &pruned, &stem, formats)?);
+        written.extend(plot_structure(&structure(&records[0].dense), &pruned, &stem, formats)?);
     }
     Ok(written)
+}
+
+/// The structure plot's record of each block of a model shape.
+fn structure(blocks: &[BlockShape]) -> Vec<BlockStructure> {
+    blocks
+        .iter()
+        .map(|b| BlockStructure { heads: b.heads, head_dim: b.head_dim, qk_dim: b.qk_dim, mlp: b.mlp })
+        .collect()
 }
 
 fn loss_curves(entry: &ReportEntry, ctx: &StageContext, stem: &Path, formats: &[String]) -> Result<Vec<PathBuf>> {

@@ -2,8 +2,8 @@
 
 use super::artifacts::write_json;
 use super::artifacts::write_model;
+use super::meta::StageMeta;
 use super::recipes::pretrain_config;
-use super::runtime::Runtime;
 use crate::error::Result;
 use crate::model::build::build_vit;
 use crate::model::init::init_tensors;
@@ -15,11 +15,10 @@ use crate::train::objective::CrossEntropy;
 use crate::train::trainer::Trainer;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A pretrained checkpoint given by the user, identified by its content.
 #[derive(Clone, Debug)]
-pub struct Weights {
+pub(crate) struct Weights {
     /// Where the file is.
     pub path: PathBuf,
     /// blake3 of its bytes (the cache key uses this, not the path).
@@ -31,28 +30,24 @@ pub struct Weights {
 }
 
 /// Produces the dense model artifact.
-pub struct PretrainStage {
-    /// Device and data.
-    pub runtime: Arc<Runtime>,
+pub(crate) struct PretrainStage {
+    /// Kind, node label, seed and runtime.
+    pub(crate) meta: StageMeta,
     /// Architecture to train (ignored when weights are given).
     pub shape: VitShape,
     /// Pretrained weights, if any.
     pub weights: Option<Weights>,
     /// Training recipe.
     pub train: TrainSpec,
-    /// Seed of initialisation and shuffling.
-    pub seed: u64,
-    /// Node label.
-    pub label: String,
 }
 
 impl Stage for PretrainStage {
     fn kind(&self) -> StageKind {
-        StageKind::Pretrain
+        self.meta.kind()
     }
 
     fn label(&self) -> String {
-        self.label.clone()
+        self.meta.label()
     }
 
     fn params(&self) -> serde_json::Value {
@@ -64,14 +59,14 @@ impl Stage for PretrainStage {
                 }
                 params
             }
-            None => json!({ "shape": self.shape, "train": self.train, "seed": self.seed }),
+            None => json!({ "shape": self.shape, "train": self.train, "seed": self.meta.seed }),
         }
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
         if let Some(w) = &self.weights {
-            self.runtime.check_file_digest(&w.path, &w.digest)?;
-            let (model, _) = load_vit(&w.path, w.heads_hint, &self.runtime.device)?;
+            self.meta.runtime.check_file_digest(&w.path, &w.digest)?;
+            let (model, _) = load_vit(&w.path, w.heads_hint, &self.meta.runtime.device)?;
             return write_model(&ctx.out_dir, &model, None);
         }
         self.train_from_scratch(&ctx.out_dir, &ctx.work_dir)
@@ -80,9 +75,9 @@ impl Stage for PretrainStage {
 
 impl PretrainStage {
     fn train_from_scratch(&self, out: &Path, work: &Path) -> Result<()> {
-        let device = self.runtime.train_device();
-        let model = build_vit(&self.shape, &init_tensors(&self.shape, self.seed), &device, Path::new("<init>"))?;
-        let loader = self.runtime.train_loader(self.train.batch, self.seed)?;
+        let device = self.meta.runtime.train_device();
+        let model = build_vit(&self.shape, &init_tensors(&self.shape, self.meta.seed), &device, Path::new("<init>"))?;
+        let loader = self.meta.runtime.train_loader(self.train.batch, self.meta.seed)?;
         let config = pretrain_config(&self.train);
         let objective = CrossEntropy::new(self.train.label_smoothing, &device);
         let trainer = Trainer::new(&config, &loader, "pretrain");

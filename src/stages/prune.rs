@@ -2,7 +2,7 @@
 
 use super::admm::MASK_FILE;
 use super::artifacts::{read_json, read_model, write_json, write_model};
-use super::runtime::Runtime;
+use super::meta::StageMeta;
 use crate::error::Result;
 use crate::eval::accuracy;
 use crate::model::build::{build_vit, vit_tensors};
@@ -19,14 +19,13 @@ use crate::spec::types::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
-use std::sync::Arc;
 
 /// The file a prune stage writes beside the sliced model.
-pub const PRUNE_FILE: &str = "prune.json";
+pub(crate) const PRUNE_FILE: &str = "prune.json";
 
 /// What pruning did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PruneRecord {
+pub(crate) struct PruneRecord {
     /// Method.
     pub method: Method,
     /// The budget.
@@ -42,39 +41,35 @@ pub struct PruneRecord {
 }
 
 /// Whether a method trains with ADMM before slicing.
-pub fn uses_admm(method: Method) -> bool {
+pub(crate) fn uses_admm(method: Method) -> bool {
     matches!(method, Method::Gohsp | Method::GohspMagnitudeHeads)
 }
 
 /// Slices one (method, sparsity, seed).
-pub struct PruneStage {
-    /// Device and data.
-    pub runtime: Arc<Runtime>,
+pub(crate) struct PruneStage {
+    /// Kind, node label, seed and runtime.
+    pub(crate) meta: StageMeta,
     /// Method.
     pub method: Method,
     /// Budget.
     pub budget: Budget,
     /// Per-block minimums.
     pub min: Minimums,
-    /// Seed (random baseline, Taylor's calibration order).
-    pub seed: u64,
     /// Calibration images for Taylor scores.
     pub calib_samples: usize,
-    /// Node label.
-    pub label: String,
 }
 
 impl Stage for PruneStage {
     fn kind(&self) -> StageKind {
-        StageKind::Prune
+        self.meta.kind()
     }
 
     fn label(&self) -> String {
-        self.label.clone()
+        self.meta.label()
     }
 
     fn params(&self) -> serde_json::Value {
-        let mut params = json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.seed, "calib_samples": self.calib_samples });
+        let mut params = json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.meta.seed, "calib_samples": self.calib_samples });
         if self.method == Method::Taylor {
             // Revision 2: group scores sum |g * w| (they summed g * w signed before); other methods keep their keys.
             params["taylor_revision"] = json!(2);
@@ -85,9 +80,9 @@ impl Stage for PruneStage {
     fn run(&self, ctx: &StageContext) -> Result<()> {
         let (model, mask) = if uses_admm(self.method) {
             let dir = ctx.input(StageKind::Admm)?;
-            (read_model(dir, &self.runtime.device)?.0, read_json::<StructureMask>(dir, MASK_FILE)?)
+            (read_model(dir, &self.meta.runtime.device)?.0, read_json::<StructureMask>(dir, MASK_FILE)?)
         } else {
-            let model = read_model(ctx.input(StageKind::Pretrain)?, &self.runtime.device)?.0;
+            let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
             let mask = baseline_mask(
                 self.method,
                 &self.scores(&model, ctx.input(StageKind::Pretrain)?)?,
@@ -98,9 +93,9 @@ impl Stage for PruneStage {
         };
         let shape = model.shape();
         let (sliced, manifest) = slice_tensors(&shape, &vit_tensors(&model), &mask);
-        let pruned = build_vit(&manifest.shape, &sliced, &self.runtime.device, Path::new("<sliced>"))?;
-        let one_shot = accuracy(&pruned, &self.runtime.test_loader(256)?)?.top1;
-        tracing::info!(label = %self.label, one_shot_top1 = format!("{one_shot:.2}"), heads = ?manifest.shape.blocks.iter().map(|b| b.heads).collect::<Vec<_>>(), "pruned");
+        let pruned = build_vit(&manifest.shape, &sliced, &self.meta.runtime.device, Path::new("<sliced>"))?;
+        let one_shot = accuracy(&pruned, &self.meta.runtime.test_loader(256)?)?.top1;
+        tracing::info!(label = %self.meta.label, one_shot_top1 = format!("{one_shot:.2}"), heads = ?manifest.shape.blocks.iter().map(|b| b.heads).collect::<Vec<_>>(), "pruned");
         let record = PruneRecord {
             method: self.method,
             budget: self.budget,
@@ -118,9 +113,9 @@ impl Stage for PruneStage {
 impl PruneStage {
     fn scores(&self, model: &Vit, dense_dir: &Path) -> Result<GroupScores> {
         if self.method != Method::Taylor {
-            return Ok(weight_scores(self.method, &model.shape(), &vit_tensors(model), self.seed));
+            return Ok(weight_scores(self.method, &model.shape(), &vit_tensors(model), self.meta.seed));
         }
-        let (trainable, _) = read_model(dense_dir, &self.runtime.train_device())?;
-        taylor_scores(&trainable, &self.runtime.calibration_loader(64, self.seed)?, self.calib_samples)
+        let (trainable, _) = read_model(dense_dir, &self.meta.runtime.train_device())?;
+        taylor_scores(&trainable, &self.meta.runtime.calibration_loader(64, self.meta.seed)?, self.calib_samples)
     }
 }

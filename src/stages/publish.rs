@@ -7,7 +7,7 @@ use crate::pipeline::lock::FileLock;
 use std::path::Path;
 
 /// Replace `dest` (a generated folder) with the report's artifacts and return results.md's text.
-pub fn publish_report(plan: &Plan, report: NodeId, cache: &Cache, dest: &Path) -> Result<String> {
+pub(crate) fn publish_report(plan: &Plan, report: NodeId, cache: &Cache, dest: &Path) -> Result<String> {
     let node = plan.node(report);
     let Lookup::Hit(entry) = cache.lookup(node.kind(), &node.key)? else {
         return Err(GohspError::Internal(format!("report entry {} vanished before publishing", node.key.as_str())));

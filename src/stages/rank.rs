@@ -1,7 +1,7 @@
 //! The rank stage: head importance of the dense model, by the head graph (GOHSP) or by weight norm (the ablation).
 
 use super::artifacts::{read_model, write_json};
-use super::runtime::Runtime;
+use super::meta::StageMeta;
 use crate::error::Result;
 use crate::model::build::vit_tensors;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
@@ -9,15 +9,14 @@ use crate::prune::norms::head_norms;
 use crate::prune::rank::{HeadRanking, rank_heads};
 use crate::spec::types::{RankSpec, Sink, Teleport};
 use serde_json::json;
-use std::sync::Arc;
 
 /// The file a rank stage writes.
-pub const RANKING_FILE: &str = "ranking.json";
+pub(crate) const RANKING_FILE: &str = "ranking.json";
 
 /// How heads are scored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RankMode {
+pub(crate) enum RankMode {
     /// Stationary distribution of the head graph.
     Graph,
     /// L2 norm of each head's weights (gohsp-magnitude-heads).
@@ -25,45 +24,43 @@ pub enum RankMode {
 }
 
 /// Scores the dense model's heads.
-pub struct RankStage {
-    /// Device and data.
-    pub runtime: Arc<Runtime>,
+pub(crate) struct RankStage {
+    /// Kind, node label, seed and runtime.
+    pub(crate) meta: StageMeta,
     /// Ranking settings.
     pub spec: RankSpec,
     /// Graph or magnitude.
     pub mode: RankMode,
-    /// Seed of the calibration order.
-    pub seed: u64,
-    /// Node label.
-    pub label: String,
 }
 
 impl Stage for RankStage {
     fn kind(&self) -> StageKind {
-        StageKind::Rank
+        self.meta.kind()
     }
 
     fn label(&self) -> String {
-        self.label.clone()
+        self.meta.label()
     }
 
     fn params(&self) -> serde_json::Value {
         match self.mode {
-            RankMode::Graph => json!({ "mode": self.mode, "rank": rank_key(&self.spec), "seed": self.seed }),
+            RankMode::Graph => json!({ "mode": self.mode, "rank": rank_key(&self.spec), "seed": self.meta.seed }),
             RankMode::Magnitude => json!({ "mode": self.mode }),
         }
     }
 
     fn run(&self, ctx: &StageContext) -> Result<()> {
-        let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &self.runtime.device)?;
+        let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?;
         let ranking = match self.mode {
-            RankMode::Graph => rank_heads(&model, &self.runtime.calibration_loader(64, self.seed)?, &self.spec)?,
+            RankMode::Graph => {
+                rank_heads(&model, &self.meta.runtime.calibration_loader(64, self.meta.seed)?, &self.spec)?
+            }
             RankMode::Magnitude => {
                 let scores = head_norms(&model.shape(), &vit_tensors(&model));
                 HeadRanking { scores: scores.clone(), raw_scores: scores, edges: vec![] }
             }
         };
-        tracing::info!(label = %self.label, scores = ?ranking.scores.iter().map(|r| r.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()).collect::<Vec<_>>(), "heads ranked");
+        tracing::info!(label = %self.meta.label, scores = ?ranking.scores.iter().map(|r| r.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()).collect::<Vec<_>>(), "heads ranked");
         write_json(&ctx.out_dir, RANKING_FILE, &ranking)
     }
 }

@@ -4,7 +4,7 @@ use crate::spec::types::{AdmmSpec, FinetuneSpec, TrainSpec};
 use crate::train::trainer::TrainConfig;
 
 /// The recipe of dense pre-training.
-pub fn pretrain_config(spec: &TrainSpec) -> TrainConfig {
+pub(crate) fn pretrain_config(spec: &TrainSpec) -> TrainConfig {
     TrainConfig {
         epochs: spec.epochs,
         lr: spec.lr,
@@ -16,7 +16,7 @@ pub fn pretrain_config(spec: &TrainSpec) -> TrainConfig {
 }
 
 /// The recipe of fine-tuning for `epochs` epochs.
-pub fn finetune_config(spec: &FinetuneSpec, epochs: usize) -> TrainConfig {
+pub(crate) fn finetune_config(spec: &FinetuneSpec, epochs: usize) -> TrainConfig {
     TrainConfig {
         epochs,
         lr: spec.lr,
@@ -28,13 +28,13 @@ pub fn finetune_config(spec: &FinetuneSpec, epochs: usize) -> TrainConfig {
 }
 
 /// Fine-tuning epochs under the equal-budget rule: methods without ADMM also get ADMM's epochs.
-pub fn finetune_epochs(finetune: &FinetuneSpec, admm: &AdmmSpec, uses_admm: bool) -> usize {
+pub(crate) fn finetune_epochs(finetune: &FinetuneSpec, admm: &AdmmSpec, uses_admm: bool) -> usize {
     if uses_admm { finetune.epochs } else { finetune.epochs + admm.rounds * admm.epochs_per_round }
 }
 
 /// The recipe of ADMM's W-step: no warm-up, then one cosine decay from `admm.lr` to a tenth of it over all rounds'
 /// epochs (the schedule of [`crate::train::schedule::Schedule`]), with fine-tuning's weight decay and clip.
-pub fn admm_config(admm: &AdmmSpec, finetune: &FinetuneSpec) -> TrainConfig {
+pub(crate) fn admm_config(admm: &AdmmSpec, finetune: &FinetuneSpec) -> TrainConfig {
     TrainConfig {
         epochs: admm.rounds * admm.epochs_per_round,
         lr: admm.lr,

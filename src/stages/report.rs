@@ -13,7 +13,7 @@ use crate::spec::types::ReportSpec;
 use serde_json::json;
 
 /// Builds the report of one experiment.
-pub struct ReportStage {
+pub(crate) struct ReportStage {
     /// Experiment name.
     pub experiment: String,
     /// Model preset name for the table.

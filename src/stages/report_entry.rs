@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One row group of the report: which evaluation input belongs to which grid point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReportEntry {
+pub(crate) struct ReportEntry {
     /// The grid point's name (`dense` for a dense model).
     pub point: String,
     /// Method name (`dense` for the dense model).

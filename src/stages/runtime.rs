@@ -5,6 +5,7 @@ use super::data_facts::{DataFacts, load_checked, resolve_facts};
 use super::digests::{check_file_digest, file_digest};
 use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::loader::Loader;
+use crate::data::open::DatasetRequest;
 use crate::data::recipe::{eval_transform, train_transform};
 use crate::error::Result;
 use crate::pipeline::fingerprint_cache::FingerprintCache;
@@ -14,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The device and data a run works on.
-pub struct Runtime {
+pub(crate) struct Runtime {
     /// The plain (inference) device; training uses `device.clone().autodiff()`.
     pub device: Device,
     /// The dataset spec the splits come from.
@@ -28,14 +29,15 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Open the dataset (reading it) and pick the device.
-    pub fn open(dataset: &DatasetSpec, device: DeviceKind, model_side: usize) -> Result<Arc<Self>> {
+    /// Open the dataset (reading it) and pick the device (tests; runs plan with `open_cached`).
+    #[cfg(test)]
+    pub(crate) fn open(dataset: &DatasetSpec, device: DeviceKind, model_side: usize) -> Result<Arc<Self>> {
         Self::open_cached(dataset, device, model_side, None)
     }
 
     /// Pick the device and find the dataset's facts, from `cache` when its sources are unchanged (the splits are then
     /// read when a stage first needs them).
-    pub fn open_cached(
+    pub(crate) fn open_cached(
         dataset: &DatasetSpec,
         device: DeviceKind,
         model_side: usize,
@@ -58,22 +60,23 @@ impl Runtime {
     }
 
     /// The dataset's facts.
-    pub fn info(&self) -> &DatasetInfo {
+    pub(crate) fn info(&self) -> &DatasetInfo {
         &self.facts.info
     }
 
     /// A stable identity of the data: part of every cache key.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         self.facts.fingerprint.clone()
     }
 
     /// Whether the splits have been read (planning from a cached fingerprint does not read them).
-    pub fn is_loaded(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_loaded(&self) -> bool {
         self.splits.get().is_some()
     }
 
     /// The train and test splits, read on first use and checked against the planned fingerprint.
-    pub fn splits(&self) -> Result<&Splits> {
+    pub(crate) fn splits(&self) -> Result<&Splits> {
         if let Some(splits) = self.splits.get() {
             return Ok(splits);
         }
@@ -86,40 +89,40 @@ impl Runtime {
     }
 
     /// The blake3 of a user's file (weights, config.json), from the fingerprint cache while its stamp is unchanged.
-    pub fn file_digest(&self, path: &Path) -> Result<String> {
+    pub(crate) fn file_digest(&self, path: &Path) -> Result<String> {
         file_digest(self.cache.as_deref(), path)
     }
 
     /// Fails when the file at `path` no longer has the digest it was planned with.
-    pub fn check_file_digest(&self, path: &Path, planned: &str) -> Result<()> {
+    pub(crate) fn check_file_digest(&self, path: &Path, planned: &str) -> Result<()> {
         check_file_digest(self.cache.as_deref(), path, planned)
     }
 
     /// Shuffled, augmented training batches.
-    pub fn train_loader(&self, batch: usize, seed: u64) -> Result<Loader> {
+    pub(crate) fn train_loader(&self, batch: usize, seed: u64) -> Result<Loader> {
         let transform = train_transform(self.info(), self.model_side, self.dataset.augment);
         Ok(Loader::new(self.splits()?.train.clone(), transform, batch, true, seed))
     }
 
     /// Un-augmented training batches in a fixed shuffled order (calibration).
-    pub fn calibration_loader(&self, batch: usize, seed: u64) -> Result<Loader> {
+    pub(crate) fn calibration_loader(&self, batch: usize, seed: u64) -> Result<Loader> {
         let transform = eval_transform(self.info(), self.model_side);
         Ok(Loader::new(self.splits()?.train.clone(), transform, batch, true, seed))
     }
 
     /// Test batches in order.
-    pub fn test_loader(&self, batch: usize) -> Result<Loader> {
+    pub(crate) fn test_loader(&self, batch: usize) -> Result<Loader> {
         Ok(Loader::new(self.splits()?.test.clone(), eval_transform(self.info(), self.model_side), batch, false, 0))
     }
 
     /// The autodiff device for training.
-    pub fn train_device(&self) -> Device {
+    pub(crate) fn train_device(&self) -> Device {
         self.device.clone().autodiff()
     }
 }
 
 /// The burn device for `kind`; CUDA needs the `cuda` cargo feature.
-pub fn make_device(kind: DeviceKind) -> Result<Device> {
+pub(crate) fn make_device(kind: DeviceKind) -> Result<Device> {
     match kind {
         DeviceKind::Cpu => Ok(Device::flex()),
         #[cfg(feature = "cuda")]
@@ -129,5 +132,16 @@ pub fn make_device(kind: DeviceKind) -> Result<Device> {
             "device `cuda` asked for, but this binary was built without CUDA support",
             "rebuild with `cargo build --release --features cuda` on a machine with the CUDA toolkit, or use --device cpu",
         )),
+    }
+}
+
+/// data/'s request for the dataset a spec names.
+pub(crate) fn dataset_request(dataset: &DatasetSpec) -> DatasetRequest {
+    DatasetRequest {
+        name: dataset.name.clone(),
+        root: dataset.root.clone(),
+        limit: dataset.limit,
+        test_limit: dataset.test_limit,
+        holdout: dataset.holdout,
     }
 }

@@ -7,7 +7,7 @@ use crate::model::shape::{BlockShape, VitShape};
 use crate::spec::types::ModelSpec;
 
 /// The dense model's shape for `model` on a dataset described by `info`.
-pub fn resolve_shape(model: &ModelSpec, info: &DatasetInfo) -> Result<VitShape> {
+pub(crate) fn resolve_shape(model: &ModelSpec, info: &DatasetInfo) -> Result<VitShape> {
     let mut shape = preset(&model.preset, model.num_classes.unwrap_or(info.classes))?;
     shape.in_chans = model.in_chans.unwrap_or(info.channels);
     shape.image_size = model.image_size.unwrap_or(shape.image_size);

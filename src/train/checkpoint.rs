@@ -26,7 +26,7 @@ pub struct Progress {
 }
 
 /// Extra files saved with a checkpoint (name -> content), e.g. ADMM's state.
-pub type Extras = BTreeMap<String, Vec<u8>>;
+pub(crate) type Extras = BTreeMap<String, Vec<u8>>;
 
 /// A checkpoint read back: model, optimizer, progress and the extra files saved with them.
 pub struct Restored {

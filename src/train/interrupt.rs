@@ -13,7 +13,7 @@ extern "C" fn on_usr2(_signal: libc::c_int) {
 }
 
 /// Makes SIGUSR2 request a stop at the next checkpoint (instead of killing the process).
-pub fn install_usr2_handler() {
+pub(crate) fn install_usr2_handler() {
     let handler = on_usr2 as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     let previous = unsafe { libc::signal(libc::SIGUSR2, handler) };
@@ -23,12 +23,12 @@ pub fn install_usr2_handler() {
 }
 
 /// Whether a stop was requested.
-pub fn stop_requested() -> bool {
+pub(crate) fn stop_requested() -> bool {
     STOP_REQUESTED.load(Ordering::SeqCst)
 }
 
 /// An error ending `run` after its checkpoint of `epochs_done` epochs when a stop was requested.
-pub fn stop_if_requested(run: &str, epochs_done: usize) -> Result<()> {
+pub(crate) fn stop_if_requested(run: &str, epochs_done: usize) -> Result<()> {
     if !stop_requested() {
         return Ok(());
     }

@@ -2,11 +2,11 @@
 
 pub mod adamw;
 pub mod batch;
-pub mod checkpoint;
-pub mod interrupt;
-pub mod log;
+pub(crate) mod checkpoint;
+pub(crate) mod interrupt;
+pub(crate) mod log;
 pub mod objective;
-pub mod pool;
-pub mod progress;
-pub mod schedule;
+pub(crate) mod pool;
+pub(crate) mod progress;
+pub(crate) mod schedule;
 pub mod trainer;

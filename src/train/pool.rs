@@ -6,7 +6,7 @@
 //! waiting for a batch never holds up the work that makes it.
 
 /// Runs `work` on a worker of rayon's global pool (directly when already on one) and returns its result.
-pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| work())
 }
 

@@ -5,13 +5,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::pipeline::progress::is_interactive;
 
 /// A progress bar over the batches of one epoch (hidden when bars are disabled).
-pub struct EpochBar {
+pub(crate) struct EpochBar {
     bar: ProgressBar,
 }
 
 impl EpochBar {
     /// A bar for epoch `epoch` of run `label` with `batches` steps.
-    pub fn new(label: &str, epoch: usize, batches: usize) -> Self {
+    pub(crate) fn new(label: &str, epoch: usize, batches: usize) -> Self {
         if !is_interactive() {
             return Self { bar: ProgressBar::hidden() };
         }
@@ -24,13 +24,13 @@ impl EpochBar {
     }
 
     /// One batch done with this loss.
-    pub fn step(&self, loss: f64) {
+    pub(crate) fn step(&self, loss: f64) {
         self.bar.set_message(format!("loss {loss:.4}"));
         self.bar.inc(1);
     }
 
     /// Remove the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

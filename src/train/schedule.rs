@@ -2,7 +2,7 @@
 
 /// A per-step learning-rate schedule.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// Peak learning rate.
     pub peak: f64,
     /// Final learning rate.
@@ -15,13 +15,13 @@ pub struct Schedule {
 
 impl Schedule {
     /// A schedule over `total_steps` that warms up for `warmup_frac` of them.
-    pub fn new(peak: f64, floor: f64, warmup_frac: f64, total_steps: usize) -> Self {
+    pub(crate) fn new(peak: f64, floor: f64, warmup_frac: f64, total_steps: usize) -> Self {
         let warmup_steps = (warmup_frac * total_steps as f64).round() as usize;
         Self { peak, floor, warmup_steps, total_steps: total_steps.max(1) }
     }
 
     /// The learning rate at 0-based `step`.
-    pub fn lr(&self, step: usize) -> f64 {
+    pub(crate) fn lr(&self, step: usize) -> f64 {
         let start = self.peak / 25.0;
         if step < self.warmup_steps {
             return start + (self.peak - start) * step as f64 / self.warmup_steps as f64;

@@ -6,21 +6,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The crate root (tests run the binary from here, so relative fixture paths resolve).
-pub fn crate_dir() -> PathBuf {
+pub(crate) fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A file under tests/fixtures.
-pub fn fixture(rel: &str) -> PathBuf {
+pub(crate) fn fixture(rel: &str) -> PathBuf {
     crate_dir().join("tests/fixtures").join(rel)
 }
 
 /// The micro spec (a few seconds per run), as a path relative to the crate root.
-pub const MICRO: &str = "tests/fixtures/specs/micro.yaml";
+pub(crate) const MICRO: &str = "tests/fixtures/specs/micro.yaml";
 
 /// What one run of the binary left behind.
 #[derive(Debug, Clone)]
-pub struct Output {
+pub(crate) struct Output {
     /// The exit code (-1 when killed by a signal).
     pub code: i32,
     /// Everything on stdout.
@@ -31,7 +31,7 @@ pub struct Output {
 
 impl Output {
     /// Panics with both streams unless the exit code is `code`.
-    pub fn expect_code(&self, code: i32) -> &Self {
+    pub(crate) fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
             "exit code {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
@@ -41,13 +41,13 @@ impl Output {
     }
 
     /// Panics unless the run succeeded.
-    pub fn ok(&self) -> &Self {
+    pub(crate) fn ok(&self) -> &Self {
         self.expect_code(0)
     }
 }
 
 /// A `gohsp` command on the results root `results`, run from the crate root with no inherited `GOHSP_*` variables.
-pub fn command(results: &Path, args: &[&str]) -> Command {
+pub(crate) fn command(results: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gohsp"));
     cmd.current_dir(crate_dir());
     for (key, _) in std::env::vars_os() {
@@ -61,7 +61,7 @@ pub fn command(results: &Path, args: &[&str]) -> Command {
 }
 
 /// Runs `gohsp --results RESULTS ARGS...` to completion.
-pub fn gohsp(results: &Path, args: &[&str]) -> Output {
+pub(crate) fn gohsp(results: &Path, args: &[&str]) -> Output {
     let out = command(results, args).stdin(Stdio::null()).output().expect("gohsp binary starts");
     Output {
         code: out.status.code().unwrap_or(-1),
@@ -71,7 +71,7 @@ pub fn gohsp(results: &Path, args: &[&str]) -> Output {
 }
 
 /// Starts `gohsp --results RESULTS ARGS...` with piped stdout and stderr.
-pub fn spawn(results: &Path, args: &[&str]) -> Child {
+pub(crate) fn spawn(results: &Path, args: &[&str]) -> Child {
     command(results, args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -81,7 +81,7 @@ pub fn spawn(results: &Path, args: &[&str]) -> Child {
 }
 
 /// Waits for a spawned child and collects its output.
-pub fn finish(child: Child) -> Output {
+pub(crate) fn finish(child: Child) -> Output {
     let out = child.wait_with_output().expect("gohsp finishes");
     Output {
         code: out.status.code().unwrap_or(-1),
@@ -91,12 +91,12 @@ pub fn finish(child: Child) -> Output {
 }
 
 /// A fresh results root in a temp folder.
-pub fn results_root() -> tempfile::TempDir {
+pub(crate) fn results_root() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("gohsp-itest-").tempdir().expect("temp dir")
 }
 
 /// The labels of the nodes a run's log says it started (`INFO run LABEL (KEY)` lines), in order.
-pub fn ran_labels(stderr: &str) -> Vec<String> {
+pub(crate) fn ran_labels(stderr: &str) -> Vec<String> {
     stderr
         .lines()
         .filter_map(|line| {
@@ -107,7 +107,7 @@ pub fn ran_labels(stderr: &str) -> Vec<String> {
 }
 
 /// The per-node lines of a run's closing summary: label -> `ran` | `cached` | the raw status.
-pub fn summary_statuses(stderr: &str) -> BTreeMap<String, String> {
+pub(crate) fn summary_statuses(stderr: &str) -> BTreeMap<String, String> {
     stderr
         .lines()
         .filter(|line| line.starts_with("  ") && !line.trim().is_empty())
@@ -122,14 +122,14 @@ pub fn summary_statuses(stderr: &str) -> BTreeMap<String, String> {
 }
 
 /// The labels whose summary status is `status` (`ran` or `cached`), sorted.
-pub fn labels_with(stderr: &str, status: &str) -> Vec<String> {
+pub(crate) fn labels_with(stderr: &str, status: &str) -> Vec<String> {
     summary_statuses(stderr).into_iter().filter(|(_, s)| s == status).map(|(label, _)| label).collect()
 }
 
 /// Every committed cache entry under RESULTS/cache, as (kind, entry folder), sorted. An entry is a folder holding a
 /// `stage.json`; its kind is its parent folder's name. Searching the whole tree keeps the "no entry was written"
 /// checks meaningful wherever the entries are; the documented layout itself is checked by one test in runner_cache.
-pub fn cache_entries(results: &Path) -> Vec<(String, PathBuf)> {
+pub(crate) fn cache_entries(results: &Path) -> Vec<(String, PathBuf)> {
     let mut found = Vec::new();
     walk(&results.join("cache"), &mut found);
     found.sort();
@@ -137,7 +137,7 @@ pub fn cache_entries(results: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// The committed entries of one stage kind (`pretrain`, `finetune`, ...), excluding temp folders.
-pub fn entries_of(results: &Path, kind: &str) -> Vec<PathBuf> {
+pub(crate) fn entries_of(results: &Path, kind: &str) -> Vec<PathBuf> {
     cache_entries(results).into_iter().filter(|(k, _)| k == kind).map(|(_, dir)| dir).collect()
 }
 
@@ -160,6 +160,6 @@ fn walk(dir: &Path, found: &mut Vec<(String, PathBuf)>) {
 }
 
 /// Reads a safetensors file's tensors (via the library).
-pub fn read_tensors(path: &Path) -> gohsp::model::host::NamedTensors {
+pub(crate) fn read_tensors(path: &Path) -> gohsp::model::host::NamedTensors {
     gohsp::model::io::read_checkpoint(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).tensors
 }

@@ -62,7 +62,7 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 /// Context [B * T, H * dh] from qkv; the probabilities go into `probs` ([B, H, T, T]) when given.
-pub fn attention_forward(qkv: &[f32], dims: AttentionDims, context: &mut [f32], probs: Option<&mut [f32]>) {
+pub(super) fn attention_forward(qkv: &[f32], dims: AttentionDims, context: &mut [f32], probs: Option<&mut [f32]>) {
     assert_eq!(qkv.len(), dims.batch * dims.tokens * dims.qkv_width());
     assert_eq!(context.len(), dims.batch * dims.tokens * dims.context_width());
     let out = Shared(context.as_mut_ptr());
@@ -103,7 +103,13 @@ unsafe fn head_forward(qkv: *const f32, dims: AttentionDims, pair: usize, out: S
 }
 
 /// d_qkv [B * T, W] from the context's gradient, qkv and the saved probabilities.
-pub fn attention_backward(qkv: &[f32], probs: &[f32], d_context: &[f32], dims: AttentionDims, d_qkv: &mut [f32]) {
+pub(super) fn attention_backward(
+    qkv: &[f32],
+    probs: &[f32],
+    d_context: &[f32],
+    dims: AttentionDims,
+    d_qkv: &mut [f32],
+) {
     assert_eq!(qkv.len(), d_qkv.len());
     assert_eq!(probs.len(), dims.batch * dims.heads * dims.probs_len());
     assert_eq!(d_context.len(), dims.batch * dims.tokens * dims.context_width());

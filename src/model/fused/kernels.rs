@@ -17,7 +17,7 @@ fn task_len(row_len: usize) -> usize {
 }
 
 /// Exact GELU, x * Phi(x).
-pub fn gelu(x: &[f32], out: &mut [f32]) {
+pub(super) fn gelu(x: &[f32], out: &mut [f32]) {
     out.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(o, x)| gelu_chunk(x, o));
 }
 
@@ -31,7 +31,7 @@ fn gelu_body<const FMA: bool>(x: &[f32], out: &mut [f32]) {
 fma_dispatch!(fn gelu_chunk(x: &[f32], out: &mut [f32]) => gelu_body);
 
 /// Gradient of GELU, grad * (Phi(x) + x * phi(x)), written over `grad`.
-pub fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
+pub(super) fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
     grad.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(g, x)| gelu_backward_chunk(x, g));
 }
 
@@ -46,7 +46,7 @@ fn gelu_backward_body<const FMA: bool>(x: &[f32], grad: &mut [f32]) {
 fma_dispatch!(fn gelu_backward_chunk(x: &[f32], grad: &mut [f32]) => gelu_backward_body);
 
 /// softmax(scale * x) over rows of `row_len`, in place.
-pub fn softmax_in_place(x: &mut [f32], row_len: usize, scale: f32) {
+pub(super) fn softmax_in_place(x: &mut [f32], row_len: usize, scale: f32) {
     x.par_chunks_mut(task_len(row_len)).for_each(|rows| softmax_rows(rows, row_len, scale));
 }
 
@@ -69,7 +69,7 @@ fma_dispatch!(
 );
 
 /// Gradient of softmax(scale * x) from its output y, scale * y * (g - sum(g * y)), written over `grad`.
-pub fn softmax_backward_in_place(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) {
+pub(super) fn softmax_backward_in_place(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) {
     let task = task_len(row_len);
     grad.par_chunks_mut(task).zip(y.par_chunks(task)).for_each(|(g, y)| softmax_backward_rows(y, g, row_len, scale));
 }
@@ -91,7 +91,7 @@ fma_dispatch!(
 
 /// Per-row statistics LayerNorm's backward needs: mean and 1 / sqrt(var + eps).
 #[derive(Clone, Debug)]
-pub struct RowStats {
+pub(super) struct RowStats {
     /// Mean of each row.
     pub mean: Vec<f32>,
     /// Reciprocal standard deviation of each row.
@@ -100,7 +100,7 @@ pub struct RowStats {
 
 /// A LayerNorm's affine parameters and epsilon.
 #[derive(Clone, Copy)]
-pub struct NormParams<'a> {
+pub(super) struct NormParams<'a> {
     /// Scale, one per feature.
     pub gamma: &'a [f32],
     /// Shift, one per feature.
@@ -110,7 +110,7 @@ pub struct NormParams<'a> {
 }
 
 /// LayerNorm over rows of `gamma.len()`: (x - mean) * rstd * gamma + beta; returns the row statistics.
-pub fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [f32]) -> RowStats {
+pub(super) fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [f32]) -> RowStats {
     let d = norm.gamma.len();
     let rows = x.len() / d;
     let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
@@ -147,7 +147,7 @@ fma_dispatch!(fn layer_norm_rows(x: &[f32], norm: NormParams<'_>, out: &mut [f32
 /// LayerNorm's gradients: d_input written over `grad`, and (d_gamma, d_beta) returned. The parameter gradients are
 /// summed per fixed task and then in task order, so the result does not depend on how rayon shared the tasks out
 /// (a `fold`/`reduce` would add in a different order from run to run, and a resumed run would drift).
-pub fn layer_norm_backward_in_place(
+pub(super) fn layer_norm_backward_in_place(
     x: &[f32],
     gamma: &[f32],
     stats: &RowStats,

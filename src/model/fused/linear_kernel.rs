@@ -5,7 +5,7 @@ use super::strided_gemm::{Operand, gemm_threaded};
 
 /// The shape of one linear call: x is [rows, inputs], W is [inputs, outputs].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LinearDims {
+pub(super) struct LinearDims {
     /// Rows of x (images times tokens).
     pub rows: usize,
     /// Input features.
@@ -15,7 +15,7 @@ pub struct LinearDims {
 }
 
 /// y [rows, outputs] = x W + b.
-pub fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims) -> Vec<f32> {
+pub(super) fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims) -> Vec<f32> {
     check(x, weight, dims);
     assert_eq!(bias.len(), dims.outputs, "bias length");
     let mut y = Vec::with_capacity(dims.rows * dims.outputs);
@@ -29,7 +29,7 @@ pub fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims)
 }
 
 /// dL/dx [rows, inputs] = dy W^T.
-pub fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims) -> Vec<f32> {
+pub(super) fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims) -> Vec<f32> {
     assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
     assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
     let lhs = Operand::row_major(d_y, dims.outputs);
@@ -41,7 +41,7 @@ pub fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims) -> Vec<f
 }
 
 /// dL/dW [inputs, outputs] = x^T dy.
-pub fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Vec<f32> {
+pub(super) fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Vec<f32> {
     assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
     assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
     let lhs = Operand::row_major(x, dims.inputs).transposed();
@@ -53,7 +53,7 @@ pub fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Vec<f32> 
 }
 
 /// dL/db [outputs]: dy summed over rows, in row order.
-pub fn linear_bias_grad(d_y: &[f32], outputs: usize) -> Vec<f32> {
+pub(super) fn linear_bias_grad(d_y: &[f32], outputs: usize) -> Vec<f32> {
     let mut sums = vec![0.0f32; outputs];
     for row in d_y.chunks_exact(outputs.max(1)) {
         for (sum, &g) in sums.iter_mut().zip(row) {

@@ -7,7 +7,7 @@ const PARALLEL_PRODUCT: usize = 192 * 192 * 192;
 
 /// A strided matrix operand: pointer, row stride and column stride in elements.
 #[derive(Clone, Copy)]
-pub struct Operand {
+pub(super) struct Operand {
     ptr: *const f32,
     rows: isize,
     cols: isize,
@@ -15,17 +15,17 @@ pub struct Operand {
 
 impl Operand {
     /// The matrix at `ptr` whose element (i, j) is at `ptr + i * rows + j * cols`.
-    pub fn new(ptr: *const f32, rows: usize, cols: usize) -> Self {
+    pub(super) fn new(ptr: *const f32, rows: usize, cols: usize) -> Self {
         Self { ptr, rows: rows as isize, cols: cols as isize }
     }
 
     /// A row-major matrix with `width` columns.
-    pub fn row_major(values: &[f32], width: usize) -> Self {
+    pub(super) fn row_major(values: &[f32], width: usize) -> Self {
         Self::new(values.as_ptr(), width, 1)
     }
 
     /// The same elements read as the transposed matrix.
-    pub fn transposed(self) -> Self {
+    pub(super) fn transposed(self) -> Self {
         Self { ptr: self.ptr, rows: self.cols, cols: self.rows }
     }
 }
@@ -34,7 +34,14 @@ impl Operand {
 ///
 /// # Safety
 /// Every operand must be valid for its extent, and `dst` must not alias the operands.
-pub unsafe fn gemm(dst: *mut f32, dst_rows: usize, mnk: (usize, usize, usize), lhs: Operand, rhs: Operand, beta: f32) {
+pub(super) unsafe fn gemm(
+    dst: *mut f32,
+    dst_rows: usize,
+    mnk: (usize, usize, usize),
+    lhs: Operand,
+    rhs: Operand,
+    beta: f32,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { call(dst, dst_rows, mnk, lhs, rhs, (false, beta), gemm::Parallelism::None) }
 }
@@ -44,7 +51,7 @@ pub unsafe fn gemm(dst: *mut f32, dst_rows: usize, mnk: (usize, usize, usize), l
 ///
 /// # Safety
 /// Every operand must be valid for its extent, and `dst` must not alias the operands.
-pub unsafe fn gemm_threaded(
+pub(super) unsafe fn gemm_threaded(
     dst: *mut f32,
     dst_rows: usize,
     (m, n, k): (usize, usize, usize),

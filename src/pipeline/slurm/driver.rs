@@ -8,16 +8,16 @@ use super::jobs::{JobRecord, JobsFile, runs_jobs};
 use super::query::{Poller, adoptable};
 use super::resources::{resource_args, resources_for};
 use super::script::{NodeCommand, file_label, write_script};
+use super::settings::SlurmSpec;
 use super::submit::{JobRequest, cancel, submit};
 use super::tool::SlurmTools;
 use crate::error::{IoContext, Result};
 use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{NodeId, Plan, PlanNode};
 use crate::pipeline::record::safe_name;
-use crate::spec::executor::SlurmSpec;
 
 /// One Slurm run of a plan: what to submit, how, and where its scripts and logs go.
-pub struct SlurmRun<'a> {
+pub(crate) struct SlurmRun<'a> {
     /// The plan (the planner owns the DAG).
     pub plan: &'a Plan,
     /// The shared cache.
@@ -40,18 +40,18 @@ pub struct SlurmRun<'a> {
 
 impl SlurmRun<'_> {
     /// `gohsp-<spec>-<run id>`, the name of every job of this run.
-    pub fn job_name(&self) -> String {
+    pub(crate) fn job_name(&self) -> String {
         format!("{}{}", self.name_prefix(), self.run_id)
     }
 
     /// `gohsp-<spec>-`, shared by the jobs of every run of this experiment.
-    pub fn name_prefix(&self) -> String {
+    pub(crate) fn name_prefix(&self) -> String {
         format!("gohsp-{}-", safe_name(&self.spec_name))
     }
 }
 
 /// What submitting a plan came to.
-pub struct Submission {
+pub(crate) struct Submission {
     /// The jobs building the nodes that were not cached (submitted or adopted).
     pub jobs: JobsFile,
     /// The nodes that were cached.
@@ -61,7 +61,7 @@ pub struct Submission {
 }
 
 /// Submits every node of `run.plan` that is not cached; on a refusal, cancels what this run already submitted.
-pub fn submit_plan(
+pub(crate) fn submit_plan(
     run: &SlurmRun<'_>,
     tools: &SlurmTools,
     poller: &mut Poller<'_>,

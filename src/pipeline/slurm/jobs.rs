@@ -10,7 +10,7 @@ use crate::pipeline::stage::StageKind;
 
 /// One submitted (or adopted) job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRecord {
+pub(crate) struct JobRecord {
     /// The node's label.
     pub label: String,
     /// The node's stage kind.
@@ -32,7 +32,7 @@ pub struct JobRecord {
 
 /// Every job of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobsFile {
+pub(crate) struct JobsFile {
     /// The run's id (its timestamp).
     pub run_id: String,
     /// The name every job of the run was submitted under.
@@ -45,12 +45,12 @@ pub struct JobsFile {
 
 impl JobsFile {
     /// Where a run folder keeps its jobs file.
-    pub fn path(run_dir: &Path) -> PathBuf {
+    pub(crate) fn path(run_dir: &Path) -> PathBuf {
         run_dir.join("slurm").join("jobs.json")
     }
 
     /// Writes the file (temp + rename, so a reader never sees half of it).
-    pub fn save(&self, run_dir: &Path) -> Result<()> {
+    pub(crate) fn save(&self, run_dir: &Path) -> Result<()> {
         let path = Self::path(run_dir);
         let temp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).expect("plain struct serialises");
@@ -59,14 +59,14 @@ impl JobsFile {
     }
 
     /// Reads the file at `path`.
-    pub fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).at_path(path)?;
         serde_json::from_str(&text).map_err(|e| GohspError::Internal(format!("{}: {e}", path.display())))
     }
 }
 
 /// The jobs files of every run of experiment `name` under `results`, oldest first (run folders sort by time).
-pub fn runs_jobs(results: &Path, name: &str) -> Result<Vec<JobsFile>> {
+pub(crate) fn runs_jobs(results: &Path, name: &str) -> Result<Vec<JobsFile>> {
     let base = results.join("runs").join(crate::pipeline::record::safe_name(name));
     let Ok(entries) = std::fs::read_dir(&base) else { return Ok(Vec::new()) };
     let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();

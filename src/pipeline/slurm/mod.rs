@@ -1,12 +1,13 @@
 //! The Slurm executor: each node that must run becomes one sbatch job running `gohsp run-node` against the shared cache.
 
-pub mod driver;
-pub mod jobs;
-pub mod query;
-pub mod resources;
-pub mod script;
-pub mod state;
-pub mod status;
-pub mod submit;
-pub mod tool;
-pub mod wait;
+pub(crate) mod driver;
+pub(crate) mod jobs;
+pub(crate) mod query;
+pub(crate) mod resources;
+pub(crate) mod script;
+pub(crate) mod settings;
+pub(crate) mod state;
+pub(crate) mod status;
+pub(crate) mod submit;
+pub(crate) mod tool;
+pub(crate) mod wait;

@@ -10,7 +10,7 @@ use crate::error::{GohspError, Result};
 
 /// One job as a query saw it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JobStatus {
+pub(crate) struct JobStatus {
     /// Its state.
     pub state: JobState,
     /// Slurm's reason (squeue's `%r`), possibly empty.
@@ -26,7 +26,7 @@ const SQUEUE_FORMAT: &str = "%i|%T|%r|%j|%k";
 
 /// Which command answers the polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// sacct (accounting storage is on).
     Sacct,
     /// squeue (no accounting).
@@ -34,19 +34,19 @@ pub enum Source {
 }
 
 /// Polls job states; finds out on its first call whether sacct works.
-pub struct Poller<'t> {
+pub(crate) struct Poller<'t> {
     tools: &'t SlurmTools,
     source: Option<Source>,
 }
 
 impl<'t> Poller<'t> {
     /// A poller that tries sacct first.
-    pub fn new(tools: &'t SlurmTools) -> Self {
+    pub(crate) fn new(tools: &'t SlurmTools) -> Self {
         Self { tools, source: None }
     }
 
     /// The states of jobs `ids` (named `names`), by job id; jobs Slurm no longer knows are absent.
-    pub fn states(&mut self, ids: &[String], names: &[String]) -> Result<HashMap<String, JobStatus>> {
+    pub(crate) fn states(&mut self, ids: &[String], names: &[String]) -> Result<HashMap<String, JobStatus>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -64,13 +64,8 @@ impl<'t> Poller<'t> {
     }
 
     /// The user's queued and running jobs (to adopt those that already build a node).
-    pub fn active(&mut self) -> Result<HashMap<String, JobStatus>> {
+    pub(crate) fn active(&mut self) -> Result<HashMap<String, JobStatus>> {
         self.squeue(&["--me".to_string()])
-    }
-
-    /// Which command answered last (`None` before the first poll).
-    pub fn source(&self) -> Option<Source> {
-        self.source
     }
 
     fn squeue(&self, filter: &[String]) -> Result<HashMap<String, JobStatus>> {
@@ -93,7 +88,7 @@ fn sacct_args(ids: &[String]) -> Vec<String> {
 }
 
 /// Parses squeue lines printed with [`SQUEUE_FORMAT`] (the comment may itself hold `|`).
-pub fn parse_squeue(text: &str) -> HashMap<String, JobStatus> {
+pub(crate) fn parse_squeue(text: &str) -> HashMap<String, JobStatus> {
     let line = |line: &str| {
         let fields: Vec<&str> = line.trim().splitn(5, '|').collect();
         let field = |i: usize| fields.get(i).map(|f| f.trim().to_string()).unwrap_or_default();
@@ -105,7 +100,7 @@ pub fn parse_squeue(text: &str) -> HashMap<String, JobStatus> {
 }
 
 /// Parses `sacct --parsable2` lines of JobIDRaw and State.
-pub fn parse_sacct(text: &str) -> HashMap<String, JobStatus> {
+pub(crate) fn parse_sacct(text: &str) -> HashMap<String, JobStatus> {
     let line = |line: &str| {
         let (id, state) = line.trim().split_once('|')?;
         let status = JobStatus {
@@ -120,7 +115,7 @@ pub fn parse_sacct(text: &str) -> HashMap<String, JobStatus> {
 }
 
 /// The active jobs among `jobs` that build a node of experiment `name`: cache key -> job id.
-pub fn adoptable(jobs: &HashMap<String, JobStatus>, name_prefix: &str) -> HashMap<String, (String, String)> {
+pub(crate) fn adoptable(jobs: &HashMap<String, JobStatus>, name_prefix: &str) -> HashMap<String, (String, String)> {
     jobs.iter()
         .filter(|(_, job)| !job.state.is_final() && job.name.starts_with(name_prefix))
         .filter_map(|(id, job)| Some((key_of_comment(&job.comment)?.to_string(), (id.clone(), job.name.clone()))))

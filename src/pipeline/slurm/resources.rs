@@ -1,11 +1,11 @@
 //! The Slurm resources of a stage kind: the kind's section over the defaults section, with a GPU for the training
 //! kinds when the spec runs on CUDA, as sbatch arguments.
 
+use super::settings::{GpuFlag, SlurmResources, SlurmSpec};
 use crate::pipeline::stage::StageKind;
-use crate::spec::executor::{GpuFlag, SlurmResources, SlurmSpec};
 
 /// Whether jobs of `kind` train a model (and so want a GPU when the spec's device is CUDA).
-pub fn trains(kind: StageKind) -> bool {
+pub(crate) fn trains(kind: StageKind) -> bool {
     matches!(kind, StageKind::Pretrain | StageKind::Admm | StageKind::Finetune)
 }
 
@@ -23,7 +23,7 @@ fn section(spec: &SlurmSpec, kind: StageKind) -> &SlurmResources {
 }
 
 /// The resolved resources of a `kind` job: its section, then the defaults, then one GPU for training kinds on CUDA.
-pub fn resources_for(spec: &SlurmSpec, kind: StageKind, cuda: bool) -> SlurmResources {
+pub(crate) fn resources_for(spec: &SlurmSpec, kind: StageKind, cuda: bool) -> SlurmResources {
     let mut resolved = section(spec, kind).over(&spec.defaults);
     if resolved.gpus.is_none() && cuda && trains(kind) {
         resolved.gpus = Some(1);
@@ -32,7 +32,7 @@ pub fn resources_for(spec: &SlurmSpec, kind: StageKind, cuda: bool) -> SlurmReso
 }
 
 /// The sbatch arguments asking for `resources`.
-pub fn resource_args(resources: &SlurmResources, gpu_flag: GpuFlag) -> Vec<String> {
+pub(crate) fn resource_args(resources: &SlurmResources, gpu_flag: GpuFlag) -> Vec<String> {
     let mut args = Vec::new();
     let mut push = |flag: &str, value: Option<String>| {
         if let Some(value) = value {

@@ -6,7 +6,7 @@ use crate::error::{IoContext, Result};
 
 /// How a job calls gohsp: the binary, the (absolute) results root and spec, and the run's `--set` overrides.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeCommand {
+pub(crate) struct NodeCommand {
     /// The gohsp executable.
     pub program: PathBuf,
     /// The results root every job shares.
@@ -19,7 +19,7 @@ pub struct NodeCommand {
 
 impl NodeCommand {
     /// The command line that builds the node with key `key`.
-    pub fn argv(&self, key: &str) -> Vec<String> {
+    pub(crate) fn argv(&self, key: &str) -> Vec<String> {
         let mut argv = vec![path_text(&self.program), "--results".into(), path_text(&self.results)];
         argv.extend(["run-node".into(), path_text(&self.spec)]);
         for set in &self.sets {
@@ -35,7 +35,7 @@ fn path_text(path: &Path) -> String {
 }
 
 /// `text` quoted for a POSIX shell.
-pub fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
         return text.to_string();
     }
@@ -43,19 +43,19 @@ pub fn shell_quote(text: &str) -> String {
 }
 
 /// The script text of node `label`.
-pub fn script_text(label: &str, argv: &[String]) -> String {
+pub(crate) fn script_text(label: &str, argv: &[String]) -> String {
     let line: Vec<String> = argv.iter().map(|arg| shell_quote(arg)).collect();
     let comment: String = label.chars().filter(|c| !c.is_control()).collect();
     format!("#!/bin/sh\n# gohsp node {comment}\nexec {}\n", line.join(" "))
 }
 
 /// Writes the script of node `label` to `path`.
-pub fn write_script(path: &Path, label: &str, argv: &[String]) -> Result<()> {
+pub(crate) fn write_script(path: &Path, label: &str, argv: &[String]) -> Result<()> {
     std::fs::write(path, script_text(label, argv)).at_path(path)
 }
 
 /// `label` as a file name: letters, digits, `.`, `_`, `-` and `=` kept, everything else `_`.
-pub fn file_label(label: &str) -> String {
+pub(crate) fn file_label(label: &str) -> String {
     label.chars().map(|c| if c.is_ascii_alphanumeric() || "._-=".contains(c) { c } else { '_' }).collect()
 }
 

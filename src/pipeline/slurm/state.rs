@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A Slurm job state (the long names of squeue's `%T` and sacct's `State`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobState {
+pub(crate) enum JobState {
     /// Waiting for resources or dependencies (also CONFIGURING, REQUEUED, SUSPENDED...).
     Pending,
     /// Running (also COMPLETING).
@@ -29,7 +29,7 @@ pub enum JobState {
 
 impl JobState {
     /// Reads a state; sacct's `CANCELLED by 0` and trailing `+` are accepted.
-    pub fn parse(text: &str) -> JobState {
+    pub(crate) fn parse(text: &str) -> JobState {
         let word = text.split_whitespace().next().unwrap_or("").trim_end_matches('+').to_ascii_uppercase();
         match word.as_str() {
             "PENDING" | "CONFIGURING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESIZING" | "SUSPENDED"
@@ -47,12 +47,12 @@ impl JobState {
     }
 
     /// Whether the job will not change state any more.
-    pub fn is_final(&self) -> bool {
+    pub(crate) fn is_final(&self) -> bool {
         !matches!(self, JobState::Pending | JobState::Running)
     }
 
     /// Slurm's name of the state.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             JobState::Pending => "PENDING",
             JobState::Running => "RUNNING",

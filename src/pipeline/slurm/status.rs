@@ -15,7 +15,7 @@ use crate::pipeline::dag::{Plan, PlanNode};
 
 /// One node's standing.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeStanding {
+pub(crate) enum NodeStanding {
     /// Its entry is in the cache.
     Cached,
     /// Its job waits (for resources or its inputs' jobs).
@@ -41,7 +41,12 @@ impl fmt::Display for NodeStanding {
 }
 
 /// The standing of every node of `plan` (in topological order), from the cache and experiment `name`'s jobs.
-pub fn standings(plan: &Plan, cache: &Cache, name: &str, tools: &SlurmTools) -> Result<Vec<(String, NodeStanding)>> {
+pub(crate) fn standings(
+    plan: &Plan,
+    cache: &Cache,
+    name: &str,
+    tools: &SlurmTools,
+) -> Result<Vec<(String, NodeStanding)>> {
     let latest = latest_jobs(cache, name)?;
     let mut uncached = Vec::new();
     for node in plan.nodes() {

@@ -7,7 +7,7 @@ use crate::error::{GohspError, Result};
 
 /// Everything sbatch needs to know about one node's job.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JobRequest {
+pub(crate) struct JobRequest {
     /// `gohsp-<spec>-<run id>`: one name for the whole run, so one query finds every job.
     pub job_name: String,
     /// The node's label (put in `--comment`, with its key).
@@ -29,17 +29,17 @@ pub struct JobRequest {
 }
 
 /// The comment that tells a job's node: `<label> key=<key>`.
-pub fn job_comment(label: &str, key: &str) -> String {
+pub(crate) fn job_comment(label: &str, key: &str) -> String {
     format!("{label} key={key}")
 }
 
 /// The key in a job comment written by [`job_comment`].
-pub fn key_of_comment(comment: &str) -> Option<&str> {
+pub(crate) fn key_of_comment(comment: &str) -> Option<&str> {
     comment.rsplit_once(" key=").map(|(_, key)| key.trim()).filter(|key| !key.is_empty())
 }
 
 /// The sbatch command line of `request`.
-pub fn sbatch_args(request: &JobRequest) -> Vec<String> {
+pub(crate) fn sbatch_args(request: &JobRequest) -> Vec<String> {
     let mut args = vec![
         "--parsable".to_string(),
         format!("--job-name={}", request.job_name),
@@ -58,7 +58,7 @@ pub fn sbatch_args(request: &JobRequest) -> Vec<String> {
 }
 
 /// Submits `request`; returns the job id. A refusal is the user's error, with Slurm's message.
-pub fn submit(tools: &SlurmTools, request: &JobRequest) -> Result<String> {
+pub(crate) fn submit(tools: &SlurmTools, request: &JobRequest) -> Result<String> {
     let output = tools.call("sbatch", &sbatch_args(request))?;
     let id = output.stdout.trim().split(';').next().unwrap_or("").to_string();
     if !output.success || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit() || c == '_') {
@@ -72,7 +72,7 @@ pub fn submit(tools: &SlurmTools, request: &JobRequest) -> Result<String> {
 }
 
 /// Cancels `ids` (one scancel call); failures are logged, not raised.
-pub fn cancel(tools: &SlurmTools, ids: &[String]) {
+pub(crate) fn cancel(tools: &SlurmTools, ids: &[String]) {
     if ids.is_empty() {
         return;
     }

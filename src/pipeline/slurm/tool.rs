@@ -8,7 +8,7 @@ use crate::error::{GohspError, Result};
 
 /// What one Slurm command printed, and whether it succeeded.
 #[derive(Debug, Clone)]
-pub struct ToolOutput {
+pub(crate) struct ToolOutput {
     /// Exit status 0.
     pub success: bool,
     /// Standard output.
@@ -19,18 +19,18 @@ pub struct ToolOutput {
 
 /// Slurm's commands, found on PATH, with a count of the calls made.
 #[derive(Debug, Default)]
-pub struct SlurmTools {
+pub(crate) struct SlurmTools {
     calls: AtomicUsize,
 }
 
 impl SlurmTools {
     /// A fresh counter.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Runs `program args...`; a program not on PATH is an exit-2 error naming it.
-    pub fn call(&self, program: &str, args: &[String]) -> Result<ToolOutput> {
+    pub(crate) fn call(&self, program: &str, args: &[String]) -> Result<ToolOutput> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         tracing::debug!("{program} {}", args.join(" "));
         let output = Command::new(program).args(args).output().map_err(|error| {
@@ -51,7 +51,7 @@ impl SlurmTools {
     }
 
     /// How many commands were run so far.
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::Relaxed)
     }
 }

@@ -19,7 +19,7 @@ const MISSING_POLLS: usize = 3;
 
 /// How the polling went.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PollStats {
+pub(crate) struct PollStats {
     /// Queries made.
     pub polls: usize,
     /// Seconds spent waiting.
@@ -27,7 +27,7 @@ pub struct PollStats {
 }
 
 /// Polls every `interval` until every job in `jobs` is final, saving the jobs file after each change.
-pub fn wait_for_jobs(
+pub(crate) fn wait_for_jobs(
     jobs: &mut JobsFile,
     cache: &Cache,
     poller: &mut Poller<'_>,
@@ -117,7 +117,7 @@ fn log_change(job: &JobRecord, status: &JobStatus) {
 
 /// Every node's outcome: cached nodes are hits, completed jobs ran, nodes whose inputs failed are skipped, and any
 /// other final state is a failure naming the state, the job and its log.
-pub fn summarise(plan: &Plan, cache: &Cache, hits: &HashSet<NodeId>, jobs: &JobsFile) -> Result<RunSummary> {
+pub(crate) fn summarise(plan: &Plan, cache: &Cache, hits: &HashSet<NodeId>, jobs: &JobsFile) -> Result<RunSummary> {
     let by_key: HashMap<&str, &JobRecord> = jobs.jobs.iter().map(|job| (job.key.as_str(), job)).collect();
     let mut good: HashSet<NodeId> = HashSet::new();
     let mut nodes = Vec::new();
@@ -153,7 +153,7 @@ fn entry_wall_s(cache: &Cache, node: &PlanNode) -> f64 {
 }
 
 /// `TIMEOUT (job 12, log PATH)`, with Slurm's reason when it gave one.
-pub fn failure_text(job: &JobRecord) -> String {
+pub(crate) fn failure_text(job: &JobRecord) -> String {
     let reason =
         if job.reason.is_empty() || job.reason == "None" { String::new() } else { format!(", {}", job.reason) };
     format!("{} (job {}{reason}, log {})", job.state, job.job_id, job.log.display())

@@ -1,0 +1,22 @@
+//! The pruning methods: GOHSP, its ablation and the baselines; the spec's `method` key reuses this enum.
+
+use serde::{Deserialize, Serialize};
+
+/// Pruning methods: GOHSP, its ablation and the baselines (DESIGN.md section 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Graph-ranked heads, ADMM, hard prune, fine-tune.
+    #[default]
+    Gohsp,
+    /// GOHSP with heads chosen by weight norm instead of the graph.
+    GohspMagnitudeHeads,
+    /// One-shot global group L2 norm.
+    Magnitude,
+    /// Same ratio in every block, L2 within a block.
+    Uniform,
+    /// Seeded random groups under the same budget.
+    Random,
+    /// First-order |g * w| per group on calibration batches.
+    Taylor,
+}
