@@ -76,15 +76,16 @@ fn a_config_json_that_contradicts_the_tensors_is_an_error_naming_it() {
 #[test]
 fn a_known_width_assumes_heads_of_64_and_says_so() {
     let (dir, results) = (tempfile::tempdir().unwrap(), results_root());
-    let shape = VitShape::uniform(28, 7, 1, 10, 192, 1, 3, 1.0);
+    let shape = VitShape::uniform(28, 7, 1, 10, 192, 3, 3, 1.0);
     let weights = dir.path().join("tiny_width.safetensors");
     save_tensors(&init_tensors(&shape, 1), &[], &weights).unwrap();
     let out = inspect(results.path(), &weights, &[]);
     out.ok();
-    assert_eq!(inspected_heads(&out.stdout), [3]);
-    assert!(
-        out.stderr.contains("assuming heads of 64"),
-        "no log line says which convention was assumed:\n{}",
+    assert_eq!(inspected_heads(&out.stdout), [3, 3, 3]);
+    assert_eq!(
+        out.stderr.matches("assuming heads of 64").count(),
+        1,
+        "one log line (not one per block) says which convention was assumed:\n{}",
         out.stderr
     );
 }

@@ -116,11 +116,15 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
     let side = ((tokens - 1 - distilled as usize) as f64).sqrt().round() as usize;
     let num_classes = dims("head.weight")?[0];
     let mut blocks = Vec::new();
+    let mut assumed = None;
     while ckpt.tensors.contains_key(&format!("blocks.{}.attn.qkv.weight", blocks.len())) {
         let i = blocks.len();
         let attn_dim = dims(&format!("blocks.{i}.attn.qkv.weight"))?[0] / 3;
         let mlp = dims(&format!("blocks.{i}.mlp.fc1.weight"))?[0];
-        let heads = head_count(config.as_ref(), heads_hint, attn_dim, path)?;
+        let (heads, convention) = head_count(config.as_ref(), heads_hint, attn_dim, path)?;
+        if convention {
+            assumed.get_or_insert((attn_dim, heads));
+        }
         if attn_dim % heads != 0 {
             return Err(GohspError::tensor(
                 path,
@@ -130,6 +134,9 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
             ));
         }
         blocks.push(BlockShape::new(heads, attn_dim / heads, mlp));
+    }
+    if let Some((attn_dim, heads)) = assumed {
+        tracing::info!(file = %path.display(), "no config.json and no --heads: assuming heads of 64 (the DeiT/ViT convention for width {attn_dim}), i.e. {heads} heads");
     }
     if blocks.is_empty() {
         return Err(GohspError::tensor(
@@ -156,19 +163,18 @@ pub fn checkpoint_shape(ckpt: &Checkpoint, heads_hint: Option<usize>, path: &Pat
 /// Widths whose usual head count is width / 64 (DeiT/ViT tiny, small, base, large).
 const KNOWN_WIDTHS: [usize; 4] = [192, 384, 768, 1024];
 
-/// The head count of a block of attention width `attn_dim`: the config.json beside the file, else the caller's hint
-/// (`--heads` / `model.heads`), else heads of 64 for a known width (logged); anything else is an input error.
-fn head_count(config: Option<&HubConfig>, hint: Option<usize>, attn_dim: usize, path: &Path) -> Result<usize> {
+/// The head count of a block of attention width `attn_dim`, and whether it was assumed by convention: the
+/// config.json beside the file, else the caller's hint (`--heads` / `model.heads`), else heads of 64 for a known width;
+/// anything else is an input error.
+fn head_count(config: Option<&HubConfig>, hint: Option<usize>, attn_dim: usize, path: &Path) -> Result<(usize, bool)> {
     if let Some(heads) = config.and_then(|c| c.heads) {
-        return Ok(heads);
+        return Ok((heads, false));
     }
     if let Some(heads) = hint {
-        return Ok(heads);
+        return Ok((heads, false));
     }
     if KNOWN_WIDTHS.contains(&attn_dim) {
-        let heads = attn_dim / 64;
-        tracing::info!(file = %path.display(), "no config.json and no --heads: assuming heads of 64 (the DeiT/ViT convention for width {attn_dim}), i.e. {heads} heads");
-        return Ok(heads);
+        return Ok((attn_dim / 64, true));
     }
     Err(GohspError::input(
         path,
