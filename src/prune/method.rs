@@ -11,6 +11,11 @@ pub enum Method {
     Gohsp,
     /// GOHSP with heads chosen by weight norm instead of the graph.
     GohspMagnitudeHeads,
+    /// GOHSP with seeded random heads instead of the graph, same ADMM (ablation: what the ranking buys).
+    GohspRandomHeads,
+    /// GOHSP's graph-ranked heads and ADMM's projection applied once to the dense weights, with no ADMM training;
+    /// fine-tuning gets ADMM's epochs (ablation: what ADMM buys).
+    GohspOneShot,
     /// One-shot global group L2 norm.
     Magnitude,
     /// Same ratio in every block, L2 within a block.

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::admm::{AdmmData, AdmmSchedule, run_admm};
 use crate::prune::admm_state::Constraint;
+use crate::prune::baselines::Minimums;
 use crate::prune::budget::Budget;
 use crate::prune::rank::HeadRanking;
 use crate::prune::select::keep_top_global;
@@ -15,6 +16,23 @@ use crate::spec::types::{AdmmSpec, FinetuneSpec, RankSpec};
 use crate::train::objective::CrossEntropy;
 use crate::train::trainer::Trainer;
 use serde_json::json;
+
+/// The structure ADMM projects onto: the `budget`'s heads removed by lowest `ranking` score (at least `min.heads`
+/// kept per block), and its neurons and q/k pairs chosen by the projection itself.
+pub(crate) fn ranked_constraint(
+    ranking: &HeadRanking,
+    budget: &Budget,
+    min: Minimums,
+    min_head_dims: usize,
+) -> Constraint {
+    Constraint {
+        heads: keep_top_global(&ranking.scores, budget.heads_removed, min.heads),
+        neurons_removed: budget.neurons_removed,
+        min_neurons: min.neurons,
+        pairs_removed: budget.pairs_removed,
+        min_head_dims,
+    }
+}
 
 /// Bumped whenever ADMM computes something else for the same settings, so older cache entries are not reused.
 /// 2: the scaled dual is rescaled on every rho change and the starting rho is capped at rho_max.
@@ -56,13 +74,8 @@ impl Stage for AdmmStage {
         let device = self.meta.runtime.train_device();
         let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &device)?;
         let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
-        let constraint = Constraint {
-            heads: keep_top_global(&ranking.scores, self.budget.heads_removed, self.rank.min_heads),
-            neurons_removed: self.budget.neurons_removed,
-            min_neurons: self.admm.min_neurons,
-            pairs_removed: self.budget.pairs_removed,
-            min_head_dims: self.admm.min_head_dims,
-        };
+        let min = Minimums { heads: self.rank.min_heads, neurons: self.admm.min_neurons };
+        let constraint = ranked_constraint(&ranking, &self.budget, min, self.admm.min_head_dims);
         let schedule = AdmmSchedule {
             rounds: self.admm.rounds,
             epochs_per_round: self.admm.epochs_per_round,

@@ -1,4 +1,5 @@
-//! A grid point's chain after the dense model: rank and ADMM (GOHSP methods), prune, fine-tune, evaluate.
+//! A grid point's chain after the dense model: rank and ADMM (GOHSP methods; rank alone for gohsp-one-shot), prune,
+//! fine-tune, evaluate.
 
 use super::admm::AdmmStage;
 use super::dense::DenseNodes;
@@ -6,7 +7,7 @@ use super::evaluate::EvaluateStage;
 use super::finetune::FinetuneStage;
 use super::meta::StageMeta;
 use super::names::{RANK_AXES, axes_of};
-use super::prune::{PruneStage, uses_admm};
+use super::prune::{PruneStage, ranks_heads, uses_admm};
 use super::rank::{RankMode, RankStage};
 use super::recipes::finetune_epochs;
 use super::runtime::Runtime;
@@ -42,8 +43,12 @@ pub(crate) fn add_chain(
     let budget = solve(&dense.shape, spec, file, &point.name)?;
     let label = |kind: &str| format!("{kind}[{}]", point.name);
     let mut plot_nodes = vec![dense.model];
-    let prune_inputs = if uses_admm(spec.method) {
-        let mode = if spec.method == Method::Gohsp { RankMode::Graph } else { RankMode::Magnitude };
+    let prune_inputs = if ranks_heads(spec.method) {
+        let mode = match spec.method {
+            Method::GohspMagnitudeHeads => RankMode::Magnitude,
+            Method::GohspRandomHeads => RankMode::Random,
+            _ => RankMode::Graph,
+        };
         let rank_label = format!("rank[{}]", axes_of(point, RANK_AXES));
         let rank = plan.add(
             Arc::new(RankStage {
@@ -54,16 +59,21 @@ pub(crate) fn add_chain(
             &[dense.model],
             &fp,
         );
-        let admm_stage = AdmmStage {
-            meta: StageMeta::new(StageKind::Admm, label("admm"), spec.seed, rt),
-            admm: spec.admm.clone(),
-            finetune: spec.finetune.clone(),
-            rank: spec.rank.clone(),
-            budget,
-        };
-        let admm = plan.add(Arc::new(admm_stage), &[dense.model, rank], &fp);
-        plot_nodes.extend([rank, admm]);
-        vec![admm]
+        if uses_admm(spec.method) {
+            let admm_stage = AdmmStage {
+                meta: StageMeta::new(StageKind::Admm, label("admm"), spec.seed, rt),
+                admm: spec.admm.clone(),
+                finetune: spec.finetune.clone(),
+                rank: spec.rank.clone(),
+                budget,
+            };
+            let admm = plan.add(Arc::new(admm_stage), &[dense.model, rank], &fp);
+            plot_nodes.extend([rank, admm]);
+            vec![admm]
+        } else {
+            // gohsp-one-shot: the ranked heads and ADMM's projection, applied once to the dense weights.
+            vec![dense.model, rank]
+        }
     } else {
         vec![dense.model]
     };
@@ -74,6 +84,7 @@ pub(crate) fn add_chain(
         budget,
         min,
         calib_samples: spec.rank.calib_samples,
+        min_head_dims: spec.admm.min_head_dims,
     };
     let prune = plan.add(Arc::new(prune_stage), &prune_inputs, &fp);
     let epochs = finetune_epochs(&spec.finetune, &spec.admm, uses_admm(spec.method));
@@ -96,8 +107,9 @@ pub(crate) fn add_chain(
 
 /// Solve the point's budget before anything runs; an unreachable sparsity is a spec error naming the largest reachable one.
 fn solve(shape: &VitShape, spec: &Spec, file: &Path, point: &str) -> Result<Budget> {
-    // q/k pairs are pruned by ADMM's projection only: the one-shot baselines spend the same budget on heads and neurons.
-    let head_dims = if uses_admm(spec.method) { spec.admm.head_dims } else { 0.0 };
+    // q/k pairs are pruned by ADMM's projection only (applied once by gohsp-one-shot): the one-shot baselines spend the
+    // same budget on heads and neurons.
+    let head_dims = if ranks_heads(spec.method) { spec.admm.head_dims } else { 0.0 };
     let request = BudgetRequest {
         sparsity: spec.sparsity,
         head_share: spec.rank.head_share,

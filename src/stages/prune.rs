@@ -1,8 +1,9 @@
 //! The prune stage: choose the structure (ADMM's support, or a baseline's scores) and slice the model physically.
 
-use super::admm::MASK_FILE;
+use super::admm::{MASK_FILE, ranked_constraint};
 use super::artifacts::{read_json, read_model, write_json, write_model};
 use super::meta::StageMeta;
+use super::rank::RANKING_FILE;
 use crate::error::Result;
 use crate::eval::accuracy;
 use crate::model::build::{build_vit, vit_tensors};
@@ -10,10 +11,12 @@ use crate::model::cost::param_count;
 use crate::model::shape::BlockShape;
 use crate::model::vit::Vit;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::prune::admm_state::project;
 use crate::prune::baselines::{GroupScores, Minimums, baseline_mask, weight_scores};
 use crate::prune::budget::Budget;
 use crate::prune::hard::slice_tensors;
 use crate::prune::mask::StructureMask;
+use crate::prune::rank::HeadRanking;
 use crate::prune::taylor::taylor_scores;
 use crate::spec::types::Method;
 use serde::{Deserialize, Serialize};
@@ -42,7 +45,12 @@ pub(crate) struct PruneRecord {
 
 /// Whether a method trains with ADMM before slicing.
 pub(crate) fn uses_admm(method: Method) -> bool {
-    matches!(method, Method::Gohsp | Method::GohspMagnitudeHeads)
+    matches!(method, Method::Gohsp | Method::GohspMagnitudeHeads | Method::GohspRandomHeads)
+}
+
+/// Whether a method chooses its heads by a rank stage's scores (and so prunes the structure ADMM's projection picks).
+pub(crate) fn ranks_heads(method: Method) -> bool {
+    uses_admm(method) || method == Method::GohspOneShot
 }
 
 /// Slices one (method, sparsity, seed).
@@ -57,6 +65,8 @@ pub(crate) struct PruneStage {
     pub min: Minimums,
     /// Calibration images for Taylor scores.
     pub calib_samples: usize,
+    /// q/k pairs kept at least per head (gohsp-one-shot's projection, as ADMM's).
+    pub min_head_dims: usize,
 }
 
 impl Stage for PruneStage {
@@ -70,6 +80,9 @@ impl Stage for PruneStage {
 
     fn params(&self) -> serde_json::Value {
         let mut params = json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.meta.seed, "calib_samples": self.calib_samples });
+        if self.method == Method::GohspOneShot {
+            params["min_head_dims"] = json!(self.min_head_dims);
+        }
         if self.method == Method::Taylor {
             // Revision 2: group scores sum |g * w| (they summed g * w signed before); other methods keep their keys.
             params["taylor_revision"] = json!(2);
@@ -81,6 +94,12 @@ impl Stage for PruneStage {
         let (model, mask) = if uses_admm(self.method) {
             let dir = ctx.input(StageKind::Admm)?;
             (read_model(dir, &self.meta.runtime.device)?.0, read_json::<StructureMask>(dir, MASK_FILE)?)
+        } else if self.method == Method::GohspOneShot {
+            let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
+            let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
+            let constraint = ranked_constraint(&ranking, &self.budget, self.min, self.min_head_dims);
+            let (_, mask) = project(&model.shape(), &vit_tensors(&model), &constraint);
+            (model, mask)
         } else {
             let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
             let mask = baseline_mask(

@@ -1,4 +1,5 @@
-//! The rank stage: head importance of the dense model, by the head graph (GOHSP) or by weight norm (the ablation).
+//! The rank stage: head importance of the dense model, by the head graph (GOHSP), or by weight norm or seeded noise
+//! (the ablations).
 
 use super::artifacts::{read_model, write_json};
 use super::meta::StageMeta;
@@ -7,6 +8,7 @@ use crate::model::build::vit_tensors;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::norms::head_norms;
 use crate::prune::rank::{HeadRanking, rank_heads};
+use crate::prune::select::random_scores;
 use crate::spec::types::{RankSpec, Sink, Teleport};
 use serde_json::json;
 
@@ -21,6 +23,8 @@ pub(crate) enum RankMode {
     Graph,
     /// L2 norm of each head's weights (gohsp-magnitude-heads).
     Magnitude,
+    /// Seeded uniform noise (gohsp-random-heads).
+    Random,
 }
 
 /// Scores the dense model's heads.
@@ -29,7 +33,7 @@ pub(crate) struct RankStage {
     pub(crate) meta: StageMeta,
     /// Ranking settings.
     pub spec: RankSpec,
-    /// Graph or magnitude.
+    /// Graph, magnitude or random.
     pub mode: RankMode,
 }
 
@@ -46,6 +50,7 @@ impl Stage for RankStage {
         match self.mode {
             RankMode::Graph => json!({ "mode": self.mode, "rank": rank_key(&self.spec), "seed": self.meta.seed }),
             RankMode::Magnitude => json!({ "mode": self.mode }),
+            RankMode::Random => json!({ "mode": self.mode, "seed": self.meta.seed }),
         }
     }
 
@@ -57,6 +62,11 @@ impl Stage for RankStage {
             }
             RankMode::Magnitude => {
                 let scores = head_norms(&model.shape(), &vit_tensors(&model));
+                HeadRanking { scores: scores.clone(), raw_scores: scores, edges: vec![] }
+            }
+            RankMode::Random => {
+                let heads: Vec<usize> = model.shape().blocks.iter().map(|b| b.heads).collect();
+                let scores = random_scores(&heads, self.meta.seed);
                 HeadRanking { scores: scores.clone(), raw_scores: scores, edges: vec![] }
             }
         };
