@@ -102,7 +102,7 @@ impl Default for AdmmSpec {
 
 impl Default for FinetuneSpec {
     fn default() -> Self {
-        Self {
+        let recipe = TrainSpec {
             epochs: 5,
             lr: 5e-4,
             batch: 128,
@@ -111,8 +111,8 @@ impl Default for FinetuneSpec {
             min_lr: 1e-6,
             label_smoothing: 0.1,
             grad_clip: Some(1.0),
-            distill: Some(DistillSpec::default()),
-        }
+        };
+        Self { recipe, distill: Some(DistillSpec::default()) }
     }
 }
 

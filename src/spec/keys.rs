@@ -37,7 +37,7 @@ fn spec_with_every_option() -> Spec {
         DatasetSpec { root: Some(PathBuf::from("data")), limit: some, test_limit: some, ..DatasetSpec::default() };
     let mut spec = Spec { model, dataset, ..Spec::default() };
     spec.pretrain.grad_clip = Some(1.0);
-    spec.finetune.grad_clip = Some(1.0);
+    spec.finetune.recipe.grad_clip = Some(1.0);
     spec.finetune.distill = Some(Default::default());
     spec.executor.slurm = super::executor::SlurmSpec::with_every_option();
     spec

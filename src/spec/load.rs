@@ -4,7 +4,7 @@
 use super::grid::{AxisValue, ExpandedPoint, expand};
 use super::layers::{Merged, merge_layers};
 use super::overrides::ENV_PREFIX;
-use super::translate::problem_from;
+use super::translate::{located, problem_from};
 use super::types::Spec;
 use super::validate::problems;
 use crate::error::Result;
@@ -68,7 +68,7 @@ fn typed_point(path: &Path, merged: &Merged, point: ExpandedPoint, single: bool)
     };
     let spec: Spec = Figment::from(Serialized::defaults(&point.tree)).extract().map_err(|error| {
         let defaults = serde_json::to_value(Spec::default()).unwrap_or_default();
-        let mut problem = problem_from(&error, &defaults);
+        let mut problem = problem_from(&located(error, &point.tree), &defaults);
         problem.message = in_point(problem.message);
         merged.origins.error(path, problem)
     })?;

@@ -58,9 +58,9 @@ fn env_beats_file_and_set_beats_env() {
     let file = spec_file("finetune: { lr: 1.0e-3 }\nseed: 1\n");
     let vars = [("GOHSP_FINETUNE__LR", "1e-4"), ("GOHSP_SEED", "7"), ("GOHSP_LOG", "debug")];
     let loaded = load_spec_with_env(file.path(), &[], &env(&vars)).unwrap();
-    assert_eq!((loaded.points[0].spec.finetune.lr, loaded.points[0].spec.seed), (1e-4, 7));
+    assert_eq!((loaded.points[0].spec.finetune.recipe.lr, loaded.points[0].spec.seed), (1e-4, 7));
     let loaded = load_spec_with_env(file.path(), &sets(&["finetune.lr=2e-4"]), &env(&vars)).unwrap();
-    assert_eq!(loaded.points[0].spec.finetune.lr, 2e-4);
+    assert_eq!(loaded.points[0].spec.finetune.recipe.lr, 2e-4);
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn methods_sparsities_and_grid_axes_cross() {
     assert_eq!(loaded.points[0].name, "method=gohsp,sparsity=0.3,finetune.lr=0.0001");
     let last = &loaded.points[7];
     assert_eq!(last.name, "method=magnitude,sparsity=0.5,finetune.lr=0.0005");
-    assert_eq!((last.spec.method, last.spec.sparsity, last.spec.finetune.lr), (Method::Magnitude, 0.5, 5e-4));
+    assert_eq!((last.spec.method, last.spec.sparsity, last.spec.finetune.recipe.lr), (Method::Magnitude, 0.5, 5e-4));
     assert_eq!(last.spec.finetune.distill, None);
     let file = spec_file("method: [gohsp, random]\nsparsity: [0.3, 0.5]\n");
     assert_eq!(load_spec_with_env(file.path(), &[], &[]).unwrap().points.len(), 4);
@@ -167,4 +167,27 @@ fn missing_files_and_syntax_errors_name_the_file() {
     let (file, _, message, _) = spec_error(&path, &[], &[]);
     assert_eq!(file, path.display().to_string());
     assert!(message.contains("line 4"), "{message}");
+}
+
+#[test]
+fn a_partial_finetune_section_keeps_the_fine_tune_defaults_and_serialises_flat() {
+    let file = spec_file("finetune: { lr: 1.0e-3 }\n");
+    let spec = load_spec_with_env(file.path(), &[], &[]).unwrap().points.remove(0).spec;
+    let defaults = crate::spec::types::FinetuneSpec::default();
+    assert_eq!(spec.finetune.recipe.lr, 1e-3);
+    assert_eq!(spec.finetune.recipe.epochs, defaults.recipe.epochs);
+    assert_ne!(spec.finetune.recipe.epochs, spec.pretrain.epochs, "fine-tuning must not inherit pre-training's epochs");
+    assert_eq!(spec.finetune.recipe.warmup_frac, defaults.recipe.warmup_frac);
+    let json = serde_json::to_value(&spec.finetune).unwrap();
+    assert_eq!((json["lr"].as_f64(), json.get("recipe")), (Some(1e-3), None));
+}
+
+#[test]
+fn a_badly_typed_fine_tune_recipe_value_names_its_key() {
+    let file = spec_file("finetune: { epochs: three }\n");
+    let (_, key, message, _) = spec_error(file.path(), &[], &[]);
+    assert_eq!((key.as_str(), message.as_str()), ("finetune.epochs", "expected a whole number >= 0, found `three`"));
+    let file = spec_file("finetune: { distill: { alpha: high } }\n");
+    let (_, key, message, _) = spec_error(file.path(), &[], &[]);
+    assert_eq!((key.as_str(), message.as_str()), ("finetune.distill.alpha", "expected a number, found `high`"));
 }

@@ -3,9 +3,38 @@
 
 use super::keys::suggest;
 use super::origin::KeyProblem;
+use super::types::TrainSpec;
 use super::yaml_text::yaml_text;
+use figment::Figment;
 use figment::error::{Actual, Kind};
+use figment::providers::Serialized;
 use serde_json::Value;
+
+/// Sections whose recipe is a flattened struct, with the keys of theirs that the recipe does not hold.
+const FLATTENED: &[(&str, &[&str])] = &[("finetune", &["distill"])];
+
+/// `error` with its key path completed when serde lost it inside a flattened recipe (`finetune.epochs: three` fails
+/// at `finetune`): the section's recipe keys are deserialized again on their own, which names the failing key.
+pub(crate) fn located(error: figment::Error, tree: &Value) -> figment::Error {
+    let Some((section, own_keys)) = FLATTENED.iter().find(|(section, _)| error.path == [*section]) else {
+        return error;
+    };
+    let Some(Value::Object(fields)) = tree.get(section) else {
+        return error;
+    };
+    let recipe: serde_json::Map<String, Value> = fields
+        .iter()
+        .filter(|(key, _)| !own_keys.contains(&key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match Figment::from(Serialized::defaults(recipe)).extract::<TrainSpec>() {
+        Err(mut inner) => {
+            inner.path.insert(0, section.to_string());
+            inner
+        }
+        Ok(_) => error,
+    }
+}
 
 /// What keys with an untagged type expect, for errors whose serde message does not say.
 const EXPECTED: &[(&str, &str)] = &[("rank.head_share", "`auto` or a number in [0, 1]")];
@@ -70,8 +99,6 @@ fn default_hint(key: &str, defaults: &Value) -> String {
 mod tests {
     use super::*;
     use crate::spec::types::Spec;
-    use figment::Figment;
-    use figment::providers::Serialized;
 
     fn problem(tree: Value) -> KeyProblem {
         let error = Figment::from(Serialized::defaults(tree)).extract::<Spec>().unwrap_err();

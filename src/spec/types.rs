@@ -158,26 +158,18 @@ pub struct AdmmSpec {
     pub min_head_dims: usize,
 }
 
-/// Fine-tuning of the pruned model, optionally distilled from the dense one.
+/// Fine-tuning of the pruned model: the same recipe as pre-training, optionally distilled from the dense one.
+///
+/// The recipe's keys sit directly under `finetune` (`finetune.lr`, not `finetune.recipe.lr`), so the section reads
+/// like `pretrain` and serialises (cache keys included) exactly as when it was a separate struct. Unknown keys are
+/// caught before this type is built, against the schema tree of the defaults (`spec::keys`), with a suggestion; serde
+/// cannot deny them here because the recipe is flattened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct FinetuneSpec {
-    /// Number of epochs (at least 1).
-    pub epochs: usize,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Batch size.
-    pub batch: usize,
-    /// AdamW weight decay.
-    pub weight_decay: f64,
-    /// Fraction of steps warming up.
-    pub warmup_frac: f64,
-    /// Final learning rate.
-    pub min_lr: f64,
-    /// Label smoothing.
-    pub label_smoothing: f64,
-    /// Per-tensor gradient-norm clip, as in pre-training (not a global norm).
-    pub grad_clip: Option<f64>,
+    /// Epochs, learning rate, batch and the rest of the optimisation recipe.
+    #[serde(flatten)]
+    pub recipe: TrainSpec,
     /// Knowledge distillation from the dense model; absent = plain cross-entropy.
     pub distill: Option<DistillSpec>,
 }

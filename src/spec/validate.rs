@@ -168,17 +168,7 @@ fn check_admm(checks: &mut Checks, admm: &AdmmSpec) {
 
 /// The fine-tuning recipe and its distillation.
 fn check_finetune(checks: &mut Checks, finetune: &FinetuneSpec) {
-    let recipe = TrainSpec {
-        epochs: finetune.epochs,
-        lr: finetune.lr,
-        batch: finetune.batch,
-        weight_decay: finetune.weight_decay,
-        warmup_frac: finetune.warmup_frac,
-        min_lr: finetune.min_lr,
-        label_smoothing: finetune.label_smoothing,
-        grad_clip: finetune.grad_clip,
-    };
-    check_train(checks, "finetune", &recipe);
+    check_train(checks, "finetune", &finetune.recipe);
     if let Some(distill) = &finetune.distill {
         checks.within(
             "finetune.distill.alpha",

@@ -31,7 +31,7 @@ fn sparsity_must_lie_in_zero_to_095() {
 fn zero_epochs_are_refused_but_zero_admm_rounds_are_fine() {
     let mut spec = named();
     spec.pretrain.epochs = 0;
-    spec.finetune.epochs = 0;
+    spec.finetune.recipe.epochs = 0;
     spec.admm.rounds = 0;
     spec.admm.epochs_per_round = 0;
     assert_eq!(keys(&spec), ["pretrain.epochs", "finetune.epochs"]);
@@ -42,7 +42,7 @@ fn zero_epochs_are_refused_but_zero_admm_rounds_are_fine() {
 #[test]
 fn rates_batches_and_fractions_are_checked() {
     let mut spec = named();
-    spec.finetune.lr = 0.0;
+    spec.finetune.recipe.lr = 0.0;
     spec.admm.batch = 0;
     spec.rank.damping = 1.0;
     spec.rank.head_share = HeadShare::Fraction(1.5);

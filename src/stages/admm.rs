@@ -66,7 +66,7 @@ impl Stage for AdmmStage {
 
     fn params(&self) -> serde_json::Value {
         // Only the fine-tune settings the W-step uses are part of the key: changing finetune.lr must not rerun ADMM.
-        let w_step = json!({ "weight_decay": self.finetune.weight_decay, "grad_clip": self.finetune.grad_clip, "label_smoothing": self.finetune.label_smoothing });
+        let w_step = json!({ "weight_decay": self.finetune.recipe.weight_decay, "grad_clip": self.finetune.recipe.grad_clip, "label_smoothing": self.finetune.recipe.label_smoothing });
         json!({ "admm": admm_key(&self.admm), "w_step": w_step, "min_heads": self.rank.min_heads, "budget": self.budget, "seed": self.meta.seed, "revision": ADMM_REVISION })
     }
 
@@ -86,7 +86,7 @@ impl Stage for AdmmStage {
         let train = self.meta.runtime.train_loader(self.admm.batch, self.meta.seed)?;
         let test = self.meta.runtime.test_loader(256)?;
         let mut trainer = Trainer::new(&admm_config(&self.admm, &self.finetune), &train, &self.meta.label);
-        let task = CrossEntropy::new(self.finetune.label_smoothing, &device);
+        let task = CrossEntropy::new(self.finetune.recipe.label_smoothing, &device);
         let result = run_admm(
             model,
             &constraint,

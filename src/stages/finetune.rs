@@ -2,7 +2,7 @@
 
 use super::artifacts::{read_model, write_json, write_model};
 use super::meta::StageMeta;
-use super::recipes::finetune_config;
+use super::recipes::train_config;
 use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::spec::types::FinetuneSpec;
@@ -36,7 +36,7 @@ impl Stage for FinetuneStage {
     fn run(&self, ctx: &StageContext) -> Result<()> {
         let device = self.meta.runtime.train_device();
         let (model, manifest) = read_model(ctx.input(StageKind::Prune)?, &device)?;
-        let cross_entropy = CrossEntropy::new(self.spec.label_smoothing, &device);
+        let cross_entropy = CrossEntropy::new(self.spec.recipe.label_smoothing, &device);
         let objective: Box<dyn Objective> = match &self.spec.distill {
             Some(d) => {
                 let (teacher, _) = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?;
@@ -44,8 +44,8 @@ impl Stage for FinetuneStage {
             }
             None => Box::new(cross_entropy),
         };
-        let loader = self.meta.runtime.train_loader(self.spec.batch, self.meta.seed)?;
-        let trainer = Trainer::new(&finetune_config(&self.spec, self.epochs), &loader, &self.meta.label);
+        let loader = self.meta.runtime.train_loader(self.spec.recipe.batch, self.meta.seed)?;
+        let trainer = Trainer::new(&train_config(&self.spec.recipe, self.epochs), &loader, &self.meta.label);
         let (model, logs) = trainer.fit(model, objective.as_ref(), &loader, self.epochs, &ctx.work_dir)?;
         write_json(&ctx.out_dir, "train_log.json", &logs)?;
         write_model(&ctx.out_dir, &model, manifest.as_ref())

@@ -3,7 +3,7 @@
 use super::artifacts::write_json;
 use super::artifacts::write_model;
 use super::meta::StageMeta;
-use super::recipes::pretrain_config;
+use super::recipes::train_config;
 use crate::error::Result;
 use crate::model::build::build_vit;
 use crate::model::init::init_tensors;
@@ -78,7 +78,7 @@ impl PretrainStage {
         let device = self.meta.runtime.train_device();
         let model = build_vit(&self.shape, &init_tensors(&self.shape, self.meta.seed), &device, Path::new("<init>"))?;
         let loader = self.meta.runtime.train_loader(self.train.batch, self.meta.seed)?;
-        let config = pretrain_config(&self.train);
+        let config = train_config(&self.train, self.train.epochs);
         let objective = CrossEntropy::new(self.train.label_smoothing, &device);
         let trainer = Trainer::new(&config, &loader, "pretrain");
         let (model, logs) = trainer.fit(model, &objective, &loader, config.epochs, work)?;
