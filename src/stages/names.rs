@@ -7,14 +7,29 @@ use crate::spec::types::Method;
 /// The table's method column for a point: the method, plus the point's other varying axes (a grid over `rank.signal`
 /// shows as `gohsp [rank.signal=output]`), so that only seeds are averaged together.
 pub(crate) fn variant_name(point: &GridPoint) -> String {
+    variant_name_without(point, &[])
+}
+
+/// [`variant_name`] leaving out the axes keyed in `ignored` (axes that do not change this point's result).
+pub(crate) fn variant_name_without(point: &GridPoint, ignored: &[String]) -> String {
     let others: Vec<String> = point
         .axes
         .iter()
-        .filter(|a| !["method", "sparsity", "seed"].contains(&a.key.as_str()))
+        .filter(|a| !["method", "sparsity", "seed"].contains(&a.key.as_str()) && !ignored.contains(&a.key))
         .map(AxisValue::text)
         .collect();
     let method = method_name(point.spec.method);
     if others.is_empty() { method } else { format!("{method} [{}]", others.join(",")) }
+}
+
+/// The point's name leaving out the axes keyed in `ignored`.
+pub(crate) fn point_name_without(point: &GridPoint, ignored: &[String]) -> String {
+    point_name(point.axes.iter().filter(|axis| !ignored.contains(&axis.key)))
+}
+
+/// The keys of the axes whose values differ between two points (the same keys in the same order, as one grid gives).
+pub(crate) fn differing_axes(a: &GridPoint, b: &GridPoint) -> Vec<String> {
+    a.axes.iter().zip(&b.axes).filter(|(x, y)| x.value != y.value).map(|(x, _)| x.key.clone()).collect()
 }
 
 /// The method's name as the spec spells it.
@@ -55,5 +70,16 @@ mod tests {
         assert_eq!(axes_of(&p, DENSE_AXES), "seed=2,model.depth=6");
         assert_eq!(axes_of(&p, &["rank."]), "default");
         assert_eq!(variant_name(&p), "gohsp [evaluate.latency_batches=[1, 8],model.depth=6]");
+        let ignored = vec!["model.depth".to_string()];
+        assert_eq!(variant_name_without(&p, &ignored), "gohsp [evaluate.latency_batches=[1, 8]]");
+        assert_eq!(point_name_without(&p, &ignored), "method=gohsp,seed=2,evaluate.latency_batches=[1, 8]");
+    }
+
+    #[test]
+    fn differing_axes_are_named_by_key() {
+        let a = point(&[("method", json!("magnitude")), ("admm.rho", json!(0.1)), ("seed", json!(0))]);
+        let b = point(&[("method", json!("magnitude")), ("admm.rho", json!(0.01)), ("seed", json!(0))]);
+        assert_eq!(differing_axes(&a, &b), ["admm.rho"]);
+        assert!(differing_axes(&a, &a).is_empty());
     }
 }

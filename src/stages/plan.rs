@@ -2,12 +2,13 @@
 
 use super::chain::add_chain;
 use super::dense::{Runtimes, add_dense};
-use super::names::{DENSE_AXES, axes_of, variant_name};
+use super::names::{DENSE_AXES, axes_of, differing_axes, point_name_without, variant_name, variant_name_without};
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
 use crate::error::Result;
 use crate::pipeline::dag::{NodeId, Plan};
-use crate::spec::load::LoadedSpec;
+use crate::spec::load::{GridPoint, LoadedSpec};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The plan of a spec, and the runtimes it opened (one per distinct dataset spec).
@@ -23,6 +24,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     let mut plan = Plan::new();
     let mut inputs: Vec<NodeId> = Vec::new();
     let mut entries: Vec<ReportEntry> = Vec::new();
+    let mut rows = RowNames::default();
     for point in &loaded.points {
         let rt = runtimes.get(&point.spec)?;
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
@@ -40,12 +42,18 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
             });
         }
         let chain = add_chain(&mut plan, point, &rt, &dense, &loaded.file)?;
+        let eval_input = input_index(&mut inputs, chain.eval);
+        if let Some(i) = entries.iter().position(|e| e.eval_input == eval_input) {
+            rows.merge(&mut entries[i], point);
+            continue;
+        }
+        rows.add(eval_input, point);
         entries.push(ReportEntry {
             point: point.name.clone(),
             method: variant_name(point),
             target_sparsity: point.spec.sparsity,
             seed: point.spec.seed,
-            eval_input: input_index(&mut inputs, chain.eval),
+            eval_input,
             dense_input: input_index(&mut inputs, dense.eval),
             plot_inputs: chain.plot_nodes.iter().map(|&n| input_index(&mut inputs, n)).collect(),
         });
@@ -61,6 +69,34 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     };
     let report = plan.add(Arc::new(report), &inputs, &rt.fingerprint());
     Ok(BuiltPlan { plan, report: Some(report) })
+}
+
+/// The first grid point of every report row and the axes found not to change its result: grid points that build the
+/// same evaluation (a baseline under an `admm.rho` axis) share one row, named without those axes.
+#[derive(Default)]
+struct RowNames<'a> {
+    /// By the row's evaluation input: its first point and the axes that do not change it.
+    rows: HashMap<usize, (&'a GridPoint, Vec<String>)>,
+}
+
+impl<'a> RowNames<'a> {
+    fn add(&mut self, eval_input: usize, point: &'a GridPoint) {
+        self.rows.insert(eval_input, (point, Vec::new()));
+    }
+
+    /// `point` builds `entry`'s evaluation too: name the row without the axes on which the two points differ.
+    fn merge(&mut self, entry: &mut ReportEntry, point: &GridPoint) {
+        let Some((first, ignored)) = self.rows.get_mut(&entry.eval_input) else {
+            return;
+        };
+        for key in differing_axes(first, point) {
+            if !ignored.contains(&key) {
+                ignored.push(key);
+            }
+        }
+        entry.point = point_name_without(first, ignored);
+        entry.method = variant_name_without(first, ignored);
+    }
 }
 
 fn input_index(inputs: &mut Vec<NodeId>, node: NodeId) -> usize {
