@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use crate::error::{GohspError, Result};
 use crate::report::aggregate::AggregatedRow;
 use crate::report::plot_style::write_figure;
-use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color};
+use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color_among};
 use crate::report::plot_style::{draw_axes, draw_legend, line_key};
 
 /// One method's curve: (target sparsity %, mean top-1, std top-1) sorted by sparsity.
@@ -78,7 +78,7 @@ impl Figure for AccuracyFigure {
             .build_cartesian_2d(x_range.clone(), y_range)?;
         draw_axes(&mut chart.configure_mesh(), "target sparsity (%)", "top-1 (%)")?;
         for (i, line) in self.lines.iter().enumerate() {
-            let style = series_color(i).stroke_width(2);
+            let style = series_color_among(i, self.lines.len()).stroke_width(2);
             let xy = line.points.iter().map(|p| (p.0, p.1));
             chart.draw_series(LineSeries::new(xy.clone(), style))?.label(line.label.as_str()).legend(line_key(style));
             chart.draw_series(xy.map(|p| Circle::new(p, 4, style.filled())))?;

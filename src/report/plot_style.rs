@@ -35,9 +35,40 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// Colours for figures with more series than [`PALETTE`] holds (matplotlib's tab20): a dark and a light shade of ten
+/// hues, so neighbouring series (one method at two budgets) share a hue and every series has its own colour.
+const WIDE_PALETTE: [RGBColor; 20] = [
+    RGBColor(31, 119, 180),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 127, 14),
+    RGBColor(255, 187, 120),
+    RGBColor(44, 160, 44),
+    RGBColor(152, 223, 138),
+    RGBColor(214, 39, 40),
+    RGBColor(255, 152, 150),
+    RGBColor(148, 103, 189),
+    RGBColor(197, 176, 213),
+    RGBColor(140, 86, 75),
+    RGBColor(196, 156, 148),
+    RGBColor(227, 119, 194),
+    RGBColor(247, 182, 210),
+    RGBColor(127, 127, 127),
+    RGBColor(199, 199, 199),
+    RGBColor(188, 189, 34),
+    RGBColor(219, 219, 141),
+    RGBColor(23, 190, 207),
+    RGBColor(158, 218, 229),
+];
+
 /// The colour of the `index`-th series.
 pub(crate) fn series_color(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
+}
+
+/// The colour of the `index`-th of `count` series: [`series_color`] while its eight hues suffice, else tab20's twenty
+/// colours (repeating only past twenty series).
+pub(crate) fn series_color_among(index: usize, count: usize) -> RGBColor {
+    if count <= PALETTE.len() { series_color(index) } else { WIDE_PALETTE[index % WIDE_PALETTE.len()] }
 }
 
 /// The result of drawing on a backend `DB`.
@@ -218,5 +249,16 @@ mod tests {
         assert!(err.is_user_error() && err.to_string().contains("pdf"));
         assert_eq!(padded(0.0, 10.0), -0.5..10.5);
         assert_eq!(extent([3.0, f64::NAN, -1.0]), Some((-1.0, 3.0)));
+    }
+
+    #[test]
+    fn up_to_twenty_series_get_distinct_colours_and_eight_keep_the_usual_ones() {
+        let distinct = |count: usize| {
+            let colours: std::collections::BTreeSet<(u8, u8, u8)> =
+                (0..count).map(|i| series_color_among(i, count)).map(|RGBColor(r, g, b)| (r, g, b)).collect();
+            colours.len()
+        };
+        assert_eq!((distinct(8), distinct(16), distinct(20)), (8, 16, 20));
+        assert!((0..8).all(|i| series_color_among(i, 8) == series_color(i)));
     }
 }
