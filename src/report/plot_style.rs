@@ -23,21 +23,10 @@ pub(crate) const SIZE: (u32, u32) = (800, 560);
 pub(crate) const TITLE_SIZE: u32 = 24;
 /// Font size of axis descriptions.
 const LABEL_SIZE: u32 = 18;
-/// Colours of the series, in order (matplotlib's tab10).
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-];
-
-/// Colours for figures with more series than [`PALETTE`] holds (matplotlib's tab20): a dark and a light shade of ten
-/// hues, so neighbouring series (one method at two budgets) share a hue and every series has its own colour.
-const WIDE_PALETTE: [RGBColor; 20] = [
+/// Matplotlib's tab20: a dark and a light shade of ten hues. The dark shades, in order, are tab10, the usual series
+/// colours; figures with more series than [`USUAL_COLOURS`] take all twenty, so neighbouring series (one method at two
+/// budgets) share a hue and every series has its own colour.
+const TAB20: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(174, 199, 232),
     RGBColor(255, 127, 14),
@@ -60,15 +49,18 @@ const WIDE_PALETTE: [RGBColor; 20] = [
     RGBColor(158, 218, 229),
 ];
 
-/// The colour of the `index`-th series.
+/// How many of tab20's dark shades the usual series colours cycle through.
+const USUAL_COLOURS: usize = 8;
+
+/// The colour of the `index`-th series: tab20's dark shades (tab10's first eight colours), cycling.
 pub(crate) fn series_color(index: usize) -> RGBColor {
-    PALETTE[index % PALETTE.len()]
+    TAB20[2 * (index % USUAL_COLOURS)]
 }
 
 /// The colour of the `index`-th of `count` series: [`series_color`] while its eight hues suffice, else tab20's twenty
 /// colours (repeating only past twenty series).
 pub(crate) fn series_color_among(index: usize, count: usize) -> RGBColor {
-    if count <= PALETTE.len() { series_color(index) } else { WIDE_PALETTE[index % WIDE_PALETTE.len()] }
+    if count <= USUAL_COLOURS { series_color(index) } else { TAB20[index % TAB20.len()] }
 }
 
 /// The result of drawing on a backend `DB`.
@@ -260,5 +252,8 @@ mod tests {
         };
         assert_eq!((distinct(8), distinct(16), distinct(20)), (8, 16, 20));
         assert!((0..8).all(|i| series_color_among(i, 8) == series_color(i)));
+        let usual = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (127, 127, 127), (31, 119, 180)];
+        let first = [0, 1, 2, 7, 8].map(series_color).map(|RGBColor(r, g, b)| (r, g, b));
+        assert_eq!(first, usual, "the usual colours are tab10's first eight, cycling");
     }
 }
