@@ -36,16 +36,26 @@ def main():
     top1 = defaultdict(dict)  # (variant, sparsity) -> {method: {seed: top1}}
     one_shot = defaultdict(dict)
     seen = set()
-    with open(args.metrics, newline="") as f:
-        for row in csv.DictReader(f):
-            if row["method"] == "dense" or (row["point"], row["seed"]) in seen:
-                continue
-            seen.add((row["point"], row["seed"]))
-            method, variant = split_variant(row["method"])
-            group = (variant, float(row["target_sparsity"]))
-            top1[group].setdefault(method, {})[int(row["seed"])] = float(row["top1"])
-            if row["one_shot_top1"]:
-                one_shot[group].setdefault(method, {})[int(row["seed"])] = float(row["one_shot_top1"])
+    try:
+        with open(args.metrics, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as error:
+        parser.error(f"cannot read {args.metrics}: {error.strerror}; pass a report's metrics.csv, e.g. "
+                     "results/fmnist_reference/metrics.csv")
+    wanted = {"point", "seed", "method", "target_sparsity", "top1", "one_shot_top1"}
+    missing = wanted - set(rows[0] if rows else wanted)
+    if not rows or missing:
+        parser.error(f"{args.metrics} is not a gohsp metrics.csv (no rows, or no column {', '.join(sorted(missing))}); "
+                     "pass the metrics.csv of a report")
+    for row in rows:
+        if row["method"] == "dense" or (row["point"], row["seed"]) in seen:
+            continue
+        seen.add((row["point"], row["seed"]))
+        method, variant = split_variant(row["method"])
+        group = (variant, float(row["target_sparsity"]))
+        top1[group].setdefault(method, {})[int(row["seed"])] = float(row["top1"])
+        if row["one_shot_top1"]:
+            one_shot[group].setdefault(method, {})[int(row["seed"])] = float(row["one_shot_top1"])
     for group in sorted(top1):
         variant, sparsity = group
         methods = top1[group]
