@@ -13,4 +13,6 @@ pub mod prune;
 pub mod report;
 pub mod spec;
 pub(crate) mod stages;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod train;

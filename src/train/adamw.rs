@@ -150,19 +150,20 @@ fn update(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], first: bool, c
 #[cfg(test)]
 mod tests {
     use super::FusedAdamW;
+    use crate::test_support::normal_tensor;
     use burn::grad_clipping::GradientClippingConfig;
     use burn::module::Param;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-    use burn::tensor::{Device, Distribution, Tensor, TensorData};
+    use burn::tensor::{Device, Tensor, TensorData};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn layer(device: &Device) -> Linear {
-        device.seed(3);
         // More elements than one rayon task, so that the chunks split between threads.
         let mut layer = LinearConfig::new(96, 400).init(device);
-        layer.bias = Some(Param::from_tensor(Tensor::random([400], Distribution::Normal(0.0, 1.0), device)));
+        layer.weight = Param::from_tensor(normal_tensor([96, 400], 0.0, 0.1, 3, device));
+        layer.bias = Some(Param::from_tensor(normal_tensor([400], 0.0, 1.0, 4, device)));
         layer
     }
 
@@ -175,8 +176,7 @@ mod tests {
         let device = Device::flex().autodiff();
         let mut model = layer(&device);
         for step in 0..steps {
-            device.seed(100 + step as u64);
-            let x: Tensor<2> = Tensor::random([16, 96], Distribution::Normal(0.0, 1.0), &device);
+            let x: Tensor<2> = normal_tensor([16, 96], 0.0, 1.0, 100 + step as u64, &device);
             let loss = model.forward(x).powf_scalar(2.0).mean();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(1e-3 / (1.0 + step as f64), model, grads);
@@ -232,8 +232,7 @@ mod tests {
         model.bias = model.bias.map(|b| b.map(|t| Tensor::from_inner(t.inner()).require_grad()));
         let mut optim = optim;
         for step in 2..4 {
-            device.seed(100 + step as u64);
-            let x: Tensor<2> = Tensor::random([16, 96], Distribution::Normal(0.0, 1.0), &device);
+            let x: Tensor<2> = normal_tensor([16, 96], 0.0, 1.0, 100 + step as u64, &device);
             let grads = GradientsParams::from_grads(model.forward(x).powf_scalar(2.0).mean().backward(), &model);
             model = optim.step(1e-3 / (1.0 + step as f64), model, grads);
         }

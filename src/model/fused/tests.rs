@@ -1,9 +1,10 @@
 //! The fused ops against burn's composed ops, side by side: values, and gradients through autodiff.
 
 use super::{gelu, layer_norm, linear, softmax_scaled, with_composed_ops};
+use crate::test_support::normal_tensor;
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Tensor};
 
 /// Normwise relative difference max|a - b| / max|b| (sums that cancel to almost nothing carry float32 noise of the
 /// size of their terms, so an element-wise ratio would measure that noise, not the op).
@@ -18,8 +19,7 @@ fn relative(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn input(shape: [usize; 3], seed: u64, device: &Device) -> Tensor<3> {
-    device.seed(seed);
-    Tensor::random(shape, Distribution::Normal(0.0, 2.0), device)
+    normal_tensor(shape, 0.0, 2.0, seed, device)
 }
 
 /// Runs `op` on an autodiff copy of `x` with a fixed random upstream gradient; returns (output, d_x).
@@ -57,8 +57,8 @@ fn scaled_softmax_matches_softmax_of_scaled_input_in_value_and_gradient() {
 
 fn norm(width: usize, device: &Device) -> LayerNorm {
     let mut norm = LayerNormConfig::new(width).with_epsilon(1e-6).init(device);
-    norm.gamma = Param::from_tensor(Tensor::random([width], Distribution::Normal(1.0, 0.5), device));
-    norm.beta = Some(Param::from_tensor(Tensor::random([width], Distribution::Normal(0.0, 0.5), device)));
+    norm.gamma = Param::from_tensor(normal_tensor([width], 1.0, 0.5, 11, device));
+    norm.beta = Some(Param::from_tensor(normal_tensor([width], 0.0, 0.5, 12, device)));
     norm
 }
 
@@ -157,9 +157,9 @@ fn layer_norm_parameter_gradients_are_bit_identical_from_run_to_run() {
 }
 
 fn dense_layer(inputs: usize, outputs: usize, device: &Device) -> Linear {
-    device.seed(21);
     let mut layer = LinearConfig::new(inputs, outputs).init(device);
-    layer.bias = Some(Param::from_tensor(Tensor::random([outputs], Distribution::Normal(0.0, 1.0), device)));
+    layer.weight = Param::from_tensor(normal_tensor([inputs, outputs], 0.0, 0.1, 21, device));
+    layer.bias = Some(Param::from_tensor(normal_tensor([outputs], 0.0, 1.0, 22, device)));
     layer
 }
 
