@@ -2,12 +2,14 @@
 //! (whole heads, and with `admm.head_dims: 0.5` half of the attention budget as q/k pairs), measured in one process so
 //! that the pruned/dense ratios compare like with like. See benches/README.md.
 //!
-//! Also in the same process: the dense model with burn's composed ops instead of gohsp's fused kernels
-//! (`dense-composed`), and inference at batch 64 of dense vs GOHSP-pruned against their MAC ratio.
+//! Also in the same process: the dense model with the linear layers' GEMMs on the `gemm` crate instead of the packed
+//! GEMM (`dense-crate-gemm`), with burn's composed ops instead of gohsp's fused kernels (`dense-composed`), and
+//! inference at batch 64 of dense vs GOHSP-pruned against their MAC ratio.
 //!
 //! `cargo bench --bench throughput`. Knobs: GOHSP_BENCH_STEPS (timed training steps per model, default 10; inference
 //! runs twice as many passes), GOHSP_BENCH_THREADS (rayon threads, default 2), GOHSP_BENCH_POOL=0 (run on the
-//! calling thread instead of inside rayon's pool), GOHSP_BENCH_MODELS (comma list, default `deit_tiny,vit_mnist`).
+//! calling thread instead of inside rayon's pool), GOHSP_BENCH_MODELS (comma list, default `deit_tiny,vit_mnist`),
+//! GOHSP_BENCH_DENSE_ONLY=1 (the dense variant alone: no pruned, baseline-kernel or batch-64 lines).
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
@@ -15,7 +17,7 @@ use burn::tensor::{Device, Tensor};
 use gohsp::data::loader::Batch;
 use gohsp::model::build::build_vit;
 use gohsp::model::cost::{macs_per_image, param_count};
-use gohsp::model::fused::with_composed_ops;
+use gohsp::model::fused::{with_composed_ops, with_crate_gemm};
 use gohsp::model::host::NamedTensors;
 use gohsp::model::init::init_tensors;
 use gohsp::model::presets::preset;
@@ -119,14 +121,15 @@ struct Variant {
     objective: CrossEntropy,
     infer_model: Vit,
     infer_input: Tensor<4>,
-    /// Burn's composed ops instead of the fused kernels.
-    composed: bool,
+    /// Which kernels run.
+    path: KernelPath,
     train: Vec<Sample>,
     infer: Vec<Sample>,
 }
 
 impl Variant {
-    fn new(name: &'static str, shape: VitShape, tensors: &NamedTensors, batch: usize, composed: bool) -> Self {
+    fn new(name: &'static str, shape: VitShape, tensors: &NamedTensors, batch: usize, path: KernelPath) -> Self {
+        let composed = path == KernelPath::Composed;
         let source = Path::new("<random init>");
         let train_device = Device::flex().autodiff();
         let model = build_vit(&shape, tensors, &train_device, source).expect("random init fits its shape");
@@ -162,7 +165,7 @@ impl Variant {
             objective,
             infer_model,
             infer_input,
-            composed,
+            path,
             train: Vec::new(),
             infer: Vec::new(),
         }
@@ -171,9 +174,9 @@ impl Variant {
     /// One training step as `Trainer::run_epoch` runs it: batch to device, forward, label-smoothed cross-entropy,
     /// backward, AdamW step, loss read back, top-1 counted.
     fn train_step(&mut self, record: bool) {
-        let composed = self.composed;
+        let path = self.path;
         let sample = timed(|| {
-            maybe_composed(composed, || {
+            path.run(|| {
                 let model = self.model.take().expect("model present between steps");
                 // The host batch is reused every step, so it is cloned here as a fresh batch would be moved in.
                 let (images, labels, _) = batch_tensors(self.batch.clone(), &self.train_device);
@@ -193,7 +196,7 @@ impl Variant {
     /// One inference forward pass, read back to the host (as `gohsp::eval::latency` times it).
     fn infer_pass(&mut self, record: bool) {
         let sample = timed(|| {
-            maybe_composed(self.composed, || self.infer_model.forward(self.infer_input.clone()).into_data());
+            self.path.run(|| self.infer_model.forward(self.infer_input.clone()).into_data());
         });
         if record {
             self.infer.push(sample);
@@ -229,8 +232,25 @@ impl Variant {
     }
 }
 
-fn maybe_composed<R>(composed: bool, f: impl FnOnce() -> R) -> R {
-    if composed { with_composed_ops(f) } else { f() }
+/// The kernels a variant runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KernelPath {
+    /// gohsp's fused ops with the packed GEMM (the default).
+    Fused,
+    /// The fused ops with the linear layers' GEMMs on the `gemm` crate (`dense-crate-gemm`).
+    CrateGemm,
+    /// Burn's composed ops and burn's AdamW (`dense-composed`).
+    Composed,
+}
+
+impl KernelPath {
+    fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        match self {
+            KernelPath::Fused => f(),
+            KernelPath::CrateGemm => with_crate_gemm(f),
+            KernelPath::Composed => with_composed_ops(f),
+        }
+    }
 }
 
 /// GOHSP's hard pruning of `tensors` at `SPARSITY`: the budget solved with `auto` head share, a share `head_dims` of
@@ -253,16 +273,21 @@ fn prune(shape: &VitShape, tensors: &NamedTensors, head_dims: f64) -> (VitShape,
 
 /// Dense and pruned variants of one preset, their steps and passes interleaved (dense, pruned, dense, ...) so that
 /// a change in the machine's load hits both alike.
-fn run_case(case: &Case, steps: usize) {
+fn run_case(case: &Case, steps: usize, dense_only: bool) {
     let shape = preset(case.preset, case.classes).expect("known preset");
     let tensors = init_tensors(&shape, 0);
+    if dense_only {
+        run_dense(case, &shape, &tensors, steps);
+        return;
+    }
     let (pruned_shape, pruned_tensors) = prune(&shape, &tensors, 0.0);
     let (qk_shape, qk_tensors) = prune(&shape, &tensors, 0.5);
     let mut variants = [
-        Variant::new("dense", shape.clone(), &tensors, case.batch, false),
-        Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch, false),
-        Variant::new("gohsp40-qk", qk_shape.clone(), &qk_tensors, case.batch, false),
-        Variant::new("dense-composed", shape.clone(), &tensors, case.batch, true),
+        Variant::new("dense", shape.clone(), &tensors, case.batch, KernelPath::Fused),
+        Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch, KernelPath::Fused),
+        Variant::new("gohsp40-qk", qk_shape.clone(), &qk_tensors, case.batch, KernelPath::Fused),
+        Variant::new("dense-crate-gemm", shape.clone(), &tensors, case.batch, KernelPath::CrateGemm),
+        Variant::new("dense-composed", shape.clone(), &tensors, case.batch, KernelPath::Composed),
     ];
     for step in 0..WARMUP + steps {
         variants.iter_mut().for_each(|v| v.train_step(step >= WARMUP));
@@ -274,16 +299,26 @@ fn run_case(case: &Case, steps: usize) {
     for (variant, pruned_shape) in variants[1..3].iter().zip([&pruned_shape, &qk_shape]) {
         print_speedup(case.preset, variant.name, &shape, pruned_shape, &dense, &variant.print(case.preset));
     }
-    let composed = variants[3].print(case.preset);
-    println!(
-        "model={} fused/composed train_speedup={:.2} infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
-        case.preset,
-        composed.train_step_s / dense.train_step_s,
-        composed.infer_batch_s / dense.infer_batch_s,
-        composed.train_cpu_s / dense.train_cpu_s,
-        composed.infer_cpu_s / dense.infer_cpu_s,
-    );
+    for (variant, label) in variants[3..].iter().zip(["packed/crate-gemm", "fused/composed"]) {
+        let baseline = variant.print(case.preset);
+        println!(
+            "model={} {label} train_speedup={:.2} infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
+            case.preset,
+            baseline.train_step_s / dense.train_step_s,
+            baseline.infer_batch_s / dense.infer_batch_s,
+            baseline.train_cpu_s / dense.train_cpu_s,
+            baseline.infer_cpu_s / dense.infer_cpu_s,
+        );
+    }
     print_mac_scaling(case.preset, [(&shape, &tensors), (&pruned_shape, &pruned_tensors)]);
+}
+
+/// The dense variant alone (`GOHSP_BENCH_DENSE_ONLY=1`, for `compare.py`'s short interleaved rounds).
+fn run_dense(case: &Case, shape: &VitShape, tensors: &NamedTensors, steps: usize) {
+    let mut dense = Variant::new("dense", shape.clone(), tensors, case.batch, KernelPath::Fused);
+    (0..WARMUP + steps).for_each(|step| dense.train_step(step >= WARMUP));
+    (0..WARMUP + 2 * steps).for_each(|pass| dense.infer_pass(pass >= WARMUP));
+    dense.print(case.preset);
 }
 
 /// Batch size of the inference comparison against the MAC reduction.
@@ -292,7 +327,8 @@ const MAC_BATCH: usize = 64;
 /// Inference at batch 64 of the dense and the pruned model (interleaved, 1 warm-up and 5 timed passes each), and
 /// the pruned speedup as a fraction of the MAC reduction (1.0 = the model runs as much faster as it has fewer MACs).
 fn print_mac_scaling(preset: &str, models: [(&VitShape, &NamedTensors); 2]) {
-    let mut variants = models.map(|(shape, tensors)| Variant::new("b64", shape.clone(), tensors, MAC_BATCH, false));
+    let mut variants =
+        models.map(|(shape, tensors)| Variant::new("b64", shape.clone(), tensors, MAC_BATCH, KernelPath::Fused));
     for pass in 0..6 {
         variants.iter_mut().for_each(|v| v.infer_pass(pass >= 1));
     }
@@ -335,6 +371,7 @@ fn main() {
     let threads = env_usize("GOHSP_BENCH_THREADS", 2).max(1);
     let in_pool = std::env::var("GOHSP_BENCH_POOL").map_or(true, |v| v != "0");
     let wanted = std::env::var("GOHSP_BENCH_MODELS").unwrap_or_else(|_| "deit_tiny,vit_mnist".to_string());
+    let dense_only = std::env::var("GOHSP_BENCH_DENSE_ONLY").is_ok_and(|v| v == "1");
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the first pool built here");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("# cpu: {} ({cores} cores), threads={threads}, load average {}", cpu_model(), load_average());
@@ -355,9 +392,9 @@ fn main() {
         if in_pool {
             // burn-flex runs its kernels on rayon's pool: driving it from a pool thread keeps 2 threads on 2 cores
             // instead of the caller plus 2 workers.
-            rayon::scope(|_| run_case(case, steps));
+            rayon::scope(|_| run_case(case, steps, dense_only));
         } else {
-            run_case(case, steps);
+            run_case(case, steps, dense_only);
         }
     }
     println!("# total {:.1} s, load average {}", start.elapsed().as_secs_f64(), load_average());

@@ -1,7 +1,7 @@
 //! Kernels of a linear layer on burn's [in, out] weight layout: y = x W + b and its three gradients, each a strided
-//! GEMM written straight into a fresh buffer (no zero fill, no transposed copies, the bias as the GEMM's start value).
+//! GEMM written straight into a fresh buffer (no zero fill, no transposed copies, the bias as the GEMM's start row).
 
-use super::strided_gemm::{Operand, gemm_threaded};
+use super::strided_gemm::{Operand, Start, gemm_threaded};
 
 /// The shape of one linear call: x is [rows, inputs], W is [inputs, outputs].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,14 +18,12 @@ pub(super) struct LinearDims {
 pub(super) fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims) -> Vec<f32> {
     check(x, weight, dims);
     assert_eq!(bias.len(), dims.outputs, "bias length");
-    let mut y = Vec::with_capacity(dims.rows * dims.outputs);
-    for _ in 0..dims.rows {
-        y.extend_from_slice(bias);
-    }
     let (lhs, rhs) = (Operand::row_major(x, dims.inputs), Operand::row_major(weight, dims.outputs));
-    // SAFETY: x, W and y have the extents checked above; y is a fresh buffer.
-    unsafe { gemm_threaded(y.as_mut_ptr(), dims.outputs, (dims.rows, dims.outputs, dims.inputs), lhs, rhs, true) };
-    y
+    let start = Start::Row(bias.as_ptr());
+    product(dims.rows * dims.outputs, |dst| {
+        // SAFETY: x, W and the bias have the extents checked above; dst [rows, outputs] is fresh.
+        unsafe { gemm_threaded(dst, dims.outputs, (dims.rows, dims.outputs, dims.inputs), lhs, rhs, start) }
+    })
 }
 
 /// dL/dx [rows, inputs] = dy W^T.
@@ -36,7 +34,7 @@ pub(super) fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims) -
     let rhs = Operand::row_major(weight, dims.outputs).transposed();
     product(dims.rows * dims.inputs, |dst| {
         // SAFETY: dy is [rows, outputs], W^T is [outputs, inputs] and dst [rows, inputs] is fresh.
-        unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), lhs, rhs, false) }
+        unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), lhs, rhs, Start::Zero) }
     })
 }
 
@@ -48,7 +46,7 @@ pub(super) fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Ve
     let rhs = Operand::row_major(d_y, dims.outputs);
     product(dims.inputs * dims.outputs, |dst| {
         // SAFETY: x^T is [inputs, rows], dy is [rows, outputs] and dst [inputs, outputs] is fresh.
-        unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), lhs, rhs, false) }
+        unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), lhs, rhs, Start::Zero) }
     })
 }
 
@@ -68,7 +66,7 @@ fn check(x: &[f32], weight: &[f32], dims: LinearDims) {
     assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
 }
 
-/// A buffer of `len` values that `write` fills completely (an empty sum, when the inner size is 0, is zeros).
+/// A buffer of `len` values that `write` fills completely (an empty sum, when the inner size is 0, is its start).
 fn product(len: usize, write: impl FnOnce(*mut f32)) -> Vec<f32> {
     let mut values = Vec::with_capacity(len);
     write(values.as_mut_ptr());

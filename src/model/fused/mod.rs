@@ -8,6 +8,8 @@ mod kernels;
 mod layer_norm;
 mod linear;
 mod linear_kernel;
+#[cfg(target_arch = "x86_64")]
+mod packed_gemm;
 mod route;
 mod simd_math;
 mod softmax;
@@ -21,6 +23,7 @@ pub use linear::linear;
 pub use route::with_composed_ops;
 pub(crate) use route::{Routed, contiguous, from_plain, owned, route, values};
 pub use softmax::softmax_scaled;
+pub use strided_gemm::with_crate_gemm;
 
 #[cfg(test)]
 mod tests;

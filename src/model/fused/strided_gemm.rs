@@ -1,5 +1,31 @@
-//! Strided f32 GEMM calls (the `gemm` crate) shared by the fused kernels: operands are views with their own row and
-//! column strides, so transposes and column slices need no copies.
+//! Strided f32 GEMM calls shared by the fused kernels: operands are views with their own row and column strides, so
+//! transposes and column slices need no copies. The linear layers' products run on `packed_gemm` where the CPU has
+//! AVX2 + FMA, split into one row (or column) band per rayon thread; attention's small per-head products, and every
+//! product on other CPUs, run on the `gemm` crate.
+
+#[cfg(target_arch = "x86_64")]
+use super::packed_gemm::{self, Update};
+#[cfg(target_arch = "x86_64")]
+use rayon::prelude::*;
+use std::cell::Cell;
+
+thread_local! {
+    static FORCE_CRATE_GEMM: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the linear layers' products on the `gemm` crate instead of `packed_gemm` on this thread (for
+/// benchmarks that compare both in one process). The switch is read on the calling thread only.
+pub fn with_crate_gemm<R>(f: impl FnOnce() -> R) -> R {
+    let previous = FORCE_CRATE_GEMM.with(|c| c.replace(true));
+    let result = f();
+    FORCE_CRATE_GEMM.with(|c| c.set(previous));
+    result
+}
+
+#[cfg(target_arch = "x86_64")]
+fn crate_gemm_forced() -> bool {
+    FORCE_CRATE_GEMM.with(Cell::get)
+}
 
 /// Products at least this large (m * n * k) run on rayon's threads; smaller ones on the calling thread (burn-flex's
 /// own threshold for its matmul).
@@ -28,7 +54,71 @@ impl Operand {
     pub(super) fn transposed(self) -> Self {
         Self { ptr: self.ptr, rows: self.cols, cols: self.rows }
     }
+
+    /// The view whose element (0, 0) is this one's (i, j).
+    ///
+    /// # Safety
+    /// (i, j) must be inside the matrix.
+    pub(super) unsafe fn offset(self, i: usize, j: usize) -> Self {
+        // SAFETY: forwarded from the caller.
+        Self { ptr: unsafe { self.ptr.offset(i as isize * self.rows + j as isize * self.cols) }, ..self }
+    }
+
+    /// Pointer, row stride and column stride.
+    pub(super) fn raw(self) -> (*const f32, isize, isize) {
+        (self.ptr, self.rows, self.cols)
+    }
 }
+
+/// What a product is added to in its destination.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Start {
+    /// Nothing: dst is only written, so it may be uninitialised.
+    Zero,
+    /// dst's old values.
+    Dst,
+    /// One value per column of dst, the same for every row (a linear layer's bias).
+    Row(*const f32),
+}
+
+// SAFETY: the row is only read, and the caller keeps it alive across the whole call.
+unsafe impl Send for Start {}
+unsafe impl Sync for Start {}
+
+impl Start {
+    /// The start of the columns from `col` on.
+    ///
+    /// # Safety
+    /// `col` must be inside the destination.
+    pub(super) unsafe fn shifted_to_column(self, col: usize) -> Self {
+        match self {
+            // SAFETY: forwarded from the caller.
+            Start::Row(row) => Start::Row(unsafe { row.add(col) }),
+            other => other,
+        }
+    }
+}
+
+/// A destination pointer that the bands of one product share; each band writes only its own rows or columns.
+#[derive(Clone, Copy)]
+struct Destination(*mut f32);
+// SAFETY: bands write disjoint element sets, and the caller keeps the buffer alive across the whole call.
+unsafe impl Send for Destination {}
+unsafe impl Sync for Destination {}
+
+impl Destination {
+    /// The element `offset` past the start (a method, so that closures capture the whole wrapper, not its pointer).
+    ///
+    /// # Safety
+    /// The offset must be inside the destination.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.add(offset) }
+    }
+}
+// SAFETY: operands are only read, and the caller keeps them alive across the whole call.
+unsafe impl Send for Operand {}
+unsafe impl Sync for Operand {}
 
 /// dst[m, n] (row stride `dst_rows`) = beta * lhs[m, k] rhs[k, n], on the calling thread.
 ///
@@ -46,26 +136,83 @@ pub(super) unsafe fn gemm(
     unsafe { call(dst, dst_rows, mnk, lhs, rhs, (false, beta), gemm::Parallelism::None) }
 }
 
-/// dst[m, n] (row stride `dst_rows`) = lhs[m, k] rhs[k, n], plus dst's old values when `accumulate`; on rayon's
-/// threads when the product is large. With `accumulate` false dst is only written, so it may be uninitialised.
+/// dst[m, n] (row stride `dst_rows`) = start + lhs[m, k] rhs[k, n]; on rayon's threads when the product is large.
 ///
 /// # Safety
-/// Every operand must be valid for its extent, and `dst` must not alias the operands.
+/// Every operand (and a `Start::Row` of n values) must be valid for its extent, and `dst` must not alias them.
 pub(super) unsafe fn gemm_threaded(
     dst: *mut f32,
     dst_rows: usize,
     (m, n, k): (usize, usize, usize),
     lhs: Operand,
     rhs: Operand,
-    accumulate: bool,
+    start: Start,
 ) {
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_PRODUCT {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
+    let large = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_PRODUCT;
+    #[cfg(target_arch = "x86_64")]
+    if packed_gemm::available() && !crate_gemm_forced() {
+        let bands = if large { rayon::current_num_threads() } else { 1 };
+        // SAFETY: forwarded from the caller; the CPU has AVX2 and FMA.
+        unsafe { banded(dst, dst_rows, (m, n, k), lhs, rhs, Update { start, scale: 1.0 }, bands) };
+        return;
+    }
+    let parallelism = if large { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let accumulate = match start {
+        Start::Zero => false,
+        Start::Dst => true,
+        Start::Row(row) => {
+            for i in 0..m {
+                // SAFETY: row i of dst and the n values of `row` are valid, and they do not overlap.
+                unsafe { std::ptr::copy_nonoverlapping(row, dst.add(i * dst_rows), n) };
+            }
+            true
+        }
     };
     // SAFETY: forwarded from the caller.
     unsafe { call(dst, dst_rows, (m, n, k), lhs, rhs, (accumulate, 1.0), parallelism) }
+}
+
+/// The product in `bands` independent `packed_gemm` calls on rayon's threads: bands of rows when dst is at least as
+/// tall as wide, else bands of columns (each band packs its own copy of the shared operand, a k x n or m x k copy
+/// against a band's m x n x k / bands multiply-adds).
+///
+/// # Safety
+/// As `gemm_threaded`, and the CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+unsafe fn banded(
+    dst: *mut f32,
+    dst_rows: usize,
+    (m, n, k): (usize, usize, usize),
+    lhs: Operand,
+    rhs: Operand,
+    update: Update,
+    bands: usize,
+) {
+    let by_rows = m >= n;
+    let (extent, align) = if by_rows { (m, packed_gemm::MR) } else { (n, packed_gemm::NR) };
+    let band = extent.div_ceil(bands.max(1)).next_multiple_of(align).max(align);
+    let out = Destination(dst);
+    (0..extent).into_par_iter().step_by(band).for_each(|start| {
+        let len = band.min(extent - start);
+        // SAFETY: the band's rows (or columns) start..start + len are inside every operand and inside dst, and no
+        // other band writes them.
+        unsafe {
+            if by_rows {
+                let at = out.at(start * dst_rows);
+                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), lhs.offset(start, 0), rhs, update);
+            } else {
+                let at = out.at(start);
+                packed_gemm::packed_gemm(
+                    at,
+                    dst_rows,
+                    (m, len, k),
+                    lhs,
+                    rhs.offset(0, start),
+                    update.shifted_to_column(start),
+                );
+            }
+        }
+    });
 }
 
 /// # Safety
@@ -104,3 +251,7 @@ unsafe fn call(
         );
     }
 }
+
+#[cfg(all(test, target_arch = "x86_64"))]
+#[path = "gemm_tests.rs"]
+mod tests;

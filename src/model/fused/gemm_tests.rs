@@ -1,0 +1,154 @@
+//! The strided GEMMs against a plain f64 triple loop: the packed kernel's edges, depth blocks and strides, its row and
+//! column bands, the three start values, and the `gemm` crate path behind `with_crate_gemm`.
+
+use super::*;
+
+/// A test matrix: `rows` x `cols` values in `[-1, 1)`, stored row-major or (when `transposed`) column-major.
+struct Matrix {
+    values: Vec<f32>,
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl Matrix {
+    fn new(rows: usize, cols: usize, seed: usize, transposed: bool) -> Self {
+        let values = (0..rows * cols).map(|i| ((i * 7919 + seed * 104_729) % 2000) as f32 / 1000.0 - 1.0).collect();
+        Self { values, rows, cols, transposed }
+    }
+
+    fn operand(&self) -> Operand {
+        if self.transposed {
+            Operand::row_major(&self.values, self.rows).transposed()
+        } else {
+            Operand::row_major(&self.values, self.cols)
+        }
+    }
+
+    fn at(&self, i: usize, j: usize) -> f64 {
+        f64::from(if self.transposed { self.values[j * self.rows + i] } else { self.values[i * self.cols + j] })
+    }
+}
+
+/// A start value's (row, column) element, as the reference sees it.
+type StartValue<'a> = Box<dyn Fn(usize, usize) -> f64 + 'a>;
+
+/// start + scale * lhs rhs in f64, row-major.
+fn reference(lhs: &Matrix, rhs: &Matrix, start: impl Fn(usize, usize) -> f64, scale: f64) -> Vec<f64> {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            out.push(start(i, j) + scale * (0..k).map(|p| lhs.at(i, p) * rhs.at(p, j)).sum::<f64>());
+        }
+    }
+    out
+}
+
+fn assert_close(got: &[f32], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (idx, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!((f64::from(g) - w).abs() <= 1e-4 * (1.0 + w.abs()), "{what}: element {idx} is {g}, want {w}");
+    }
+}
+
+/// Shapes around the kernel's 6 x 16 tile, the 96-row and 1024-column blocks and the 384-deep block, with every
+/// transpose combination.
+const SHAPES: [(usize, usize, usize); 8] =
+    [(1, 1, 1), (5, 15, 3), (6, 16, 384), (7, 17, 385), (13, 33, 800), (97, 40, 20), (8, 1030, 9), (200, 3, 50)];
+
+#[test]
+fn packed_gemm_matches_the_reference_for_edges_blocks_and_transposes() {
+    if !crate::model::fused::packed_gemm::available() {
+        eprintln!("this CPU has no AVX2 + FMA: the packed GEMM never runs here");
+        return;
+    }
+    for (m, n, k) in SHAPES {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (lhs, rhs) = (Matrix::new(m, k, 1, ta), Matrix::new(k, n, 2, tb));
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 1.0).collect();
+            let old: Vec<f32> = (0..m * n).map(|i| (i % 11) as f32 - 5.0).collect();
+            let what = format!("{m}x{n}x{k} transposed ({ta}, {tb})");
+            let cases: [(Start, StartValue, f32); 3] = [
+                (Start::Zero, Box::new(|_, _| 0.0), 0.5),
+                (Start::Dst, Box::new(|i, j| f64::from(old[i * n + j])), 1.0),
+                (Start::Row(bias.as_ptr()), Box::new(|_, j| f64::from(bias[j])), 1.0),
+            ];
+            for (start, start_value, scale) in cases {
+                // A destination that is only written starts as NaN: reading it would show.
+                let mut dst = if matches!(start, Start::Dst) { old.clone() } else { vec![f32::NAN; m * n] };
+                // SAFETY: the operands are m x k and k x n, dst is m x n, the bias n values; nothing aliases.
+                unsafe {
+                    packed_gemm::packed_gemm(
+                        dst.as_mut_ptr(),
+                        n,
+                        (m, n, k),
+                        lhs.operand(),
+                        rhs.operand(),
+                        Update { start, scale },
+                    )
+                };
+                assert_close(&dst, &reference(&lhs, &rhs, start_value, f64::from(scale)), &format!("{what} {start:?}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn row_and_column_bands_cover_the_product_exactly_once() {
+    if !crate::model::fused::packed_gemm::available() {
+        eprintln!("this CPU has no AVX2 + FMA: the packed GEMM never runs here");
+        return;
+    }
+    // Tall products split by rows, wide ones by columns; 2 and 3 bands, and more bands than rows or columns.
+    for (m, n, k) in [(100, 20, 30), (20, 100, 30), (7, 5, 4), (1576, 48, 24)] {
+        let (lhs, rhs) = (Matrix::new(m, k, 3, false), Matrix::new(k, n, 4, false));
+        let bias: Vec<f32> = (0..n).map(|j| j as f32).collect();
+        let want = reference(&lhs, &rhs, |_, j| j as f64, 1.0);
+        for bands in [1, 2, 3, 64] {
+            let mut dst = vec![f32::NAN; m * n];
+            let update = Update { start: Start::Row(bias.as_ptr()), scale: 1.0 };
+            // SAFETY: as above.
+            unsafe { banded(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), update, bands) };
+            assert_close(&dst, &want, &format!("{m}x{n}x{k} in {bands} bands"));
+        }
+    }
+}
+
+#[test]
+fn both_gemm_paths_agree_through_the_threaded_entry() {
+    let (m, n, k) = (300, 200, 150);
+    let (lhs, rhs) = (Matrix::new(m, k, 5, false), Matrix::new(k, n, 6, true));
+    let bias: Vec<f32> = (0..n).map(|j| 0.5 - j as f32 * 0.01).collect();
+    let want = reference(&lhs, &rhs, |_, j| f64::from(bias[j]), 1.0);
+    let run = || {
+        let mut dst = vec![f32::NAN; m * n];
+        // SAFETY: as above.
+        unsafe {
+            gemm_threaded(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), Start::Row(bias.as_ptr()))
+        };
+        dst
+    };
+    assert_close(&run(), &want, "default path");
+    assert_close(&with_crate_gemm(run), &want, "gemm crate path");
+}
+
+#[test]
+fn an_empty_inner_dimension_leaves_the_start_values() {
+    if !crate::model::fused::packed_gemm::available() {
+        eprintln!("this CPU has no AVX2 + FMA: the packed GEMM never runs here");
+        return;
+    }
+    let (lhs, rhs) = (Matrix::new(3, 0, 7, false), Matrix::new(0, 4, 8, false));
+    let bias = [1.0f32, 2.0, 3.0, 4.0];
+    let mut dst = vec![f32::NAN; 12];
+    let update = Update { start: Start::Row(bias.as_ptr()), scale: 1.0 };
+    // SAFETY: the operands are empty, dst is 3 x 4 and the bias 4 values.
+    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), update) };
+    assert_eq!(dst, [bias, bias, bias].concat());
+    let mut dst = vec![f32::NAN; 12];
+    let update = Update { start: Start::Zero, scale: 1.0 };
+    // SAFETY: as above.
+    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), update) };
+    assert_eq!(dst, vec![0.0; 12]);
+}
