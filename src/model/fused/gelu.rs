@@ -14,10 +14,16 @@ use burn::tensor::Tensor;
 /// x * Phi(x), element-wise (relative error about 3e-7 against the exact erf, in both tails).
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     match route(x) {
-        Routed::Plain(x) => from_plain(forward(&contiguous(&x))),
+        Routed::Plain(x) => from_plain(in_place(owned(x))),
         Routed::Tracked(x) => from_tracked(tracked(x)),
         Routed::Composed(x) => burn::tensor::activation::gelu(x),
     }
+}
+
+/// GELU over a uniquely owned buffer (no allocation: a freshly computed input, such as fc1's output, is reused).
+fn in_place(mut x: FlexTensor) -> FlexTensor {
+    kernels::gelu_in_place(x.storage_mut::<f32>());
+    x
 }
 
 fn forward(x: &FlexTensor) -> FlexTensor {

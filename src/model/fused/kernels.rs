@@ -30,6 +30,20 @@ fn gelu_body<const FMA: bool>(x: &[f32], out: &mut [f32]) {
 
 fma_dispatch!(fn gelu_chunk(x: &[f32], out: &mut [f32]) => gelu_body);
 
+/// Exact GELU written over its input (the inference path, where nothing else holds the pre-activation).
+pub(super) fn gelu_in_place(values: &mut [f32]) {
+    values.par_chunks_mut(TASK_ELEMENTS).for_each(gelu_chunk_in_place);
+}
+
+#[inline(always)]
+fn gelu_in_place_body<const FMA: bool>(values: &mut [f32]) {
+    for v in values.iter_mut() {
+        *v *= normal_cdf::<FMA>(*v);
+    }
+}
+
+fma_dispatch!(fn gelu_chunk_in_place(values: &mut [f32]) => gelu_in_place_body);
+
 /// Gradient of GELU, grad * (Phi(x) + x * phi(x)), written over `grad`.
 pub(super) fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
     grad.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(g, x)| gelu_backward_chunk(x, g));
