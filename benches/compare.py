@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """Paired benchmark: gohsp's throughput bench and the PyTorch reference back to back in one session, then the ratios.
 
-Prints the CPU model (lscpu), thread count and load average before and after each side, every raw line of both
-programs, and one table: per model, training-step and inference-batch wall time of gohsp (dense) and PyTorch, and
-gohsp / PyTorch (below 1.0 = gohsp faster). Without torch installed it runs gohsp alone and says so.
+Round 1 runs the whole throughput bench (dense, pruned and baseline-kernel variants) and then the PyTorch reference;
+rounds 2..N run gohsp's dense model alone (GOHSP_BENCH_DENSE_ONLY=1) and PyTorch, alternating which goes first, so
+that a drift in the machine's speed over the minutes of a session hits both sides alike. Prints the CPU model (lscpu),
+thread count and load average before and after each side, every raw line of both programs, and one table: per model,
+training-step and inference-batch wall time of gohsp (dense) and PyTorch in every round, gohsp / PyTorch per round,
+and the median ratio (below 1.0 = gohsp faster). Without torch installed it runs gohsp alone and says so.
 
-    python3 benches/compare.py            # what `just bench` runs
+    python3 benches/compare.py            # what `just bench` runs (3 rounds)
+    python3 benches/compare.py --rounds 5
     GOHSP_BENCH_THREADS=1 python3 benches/compare.py
 """
 
+import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -31,9 +37,9 @@ def load():
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def run(label, cmd):
+def run(label, cmd, env=None):
     print(f"# {label}: {' '.join(cmd)} (load average {load()})", flush=True)
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
     sys.stdout.write(proc.stdout)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -42,21 +48,39 @@ def run(label, cmd):
             for m in map(LINE.match, proc.stdout.splitlines()) if m}
 
 
+GOHSP = ["cargo", "bench", "--quiet", "--bench", "throughput"]
+
+
+def one_round(number, torch_first):
+    """One paired round: {(model, side): (train ms, infer ms)} for gohsp's dense model and PyTorch."""
+    print(f"# round {number}", flush=True)
+    ours = lambda: run("gohsp", GOHSP, None if number == 1 else {"GOHSP_BENCH_DENSE_ONLY": "1"})
+    theirs = lambda: run("torch", [sys.executable, "benches/torch_reference.py"])
+    results = {}
+    for side in ([theirs, ours] if torch_first else [ours, theirs]):
+        results.update(side())
+    return results
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="paired rounds (default 3; the first is the full bench)")
+    rounds = max(1, parser.parse_args().rounds)
     threads = os.environ.setdefault("GOHSP_BENCH_THREADS", "2")
     print(f"# cpu: {cpu_model()}, {os.cpu_count()} cores, {threads} threads, load average {load()}")
-    ours = run("gohsp", ["cargo", "bench", "--quiet", "--bench", "throughput"])
-    theirs = run("torch", [sys.executable, "benches/torch_reference.py"])
+    results = [one_round(r + 1, torch_first=r % 2 == 1) for r in range(rounds)]
     print(f"# done, load average {load()}")
-    models = sorted({m for m, v in theirs if v == "torch"})
+    models = sorted({m for m, v in results[0] if v == "torch"})
     if not models:
         print("# no PyTorch lines (torch not installed?): no ratios")
         return
-    print("\n| model | step | gohsp ms | PyTorch ms | gohsp / PyTorch |\n| --- | --- | --: | --: | --: |")
+    heads = " | ".join(f"round {r + 1}: gohsp / PyTorch ms (ratio)" for r in range(rounds))
+    print(f"\n| model | step | {heads} | median ratio |\n| --- | --- |{' --: |' * (rounds + 1)}")
     for model in models:
         for i, step in enumerate(["train", "infer"]):
-            g, t = ours[(model, "dense")][i], theirs[(model, "torch")][i]
-            print(f"| {model} | {step} | {g:.1f} | {t:.1f} | {g / t:.2f} |")
+            pairs = [(r[(model, "dense")][i], r[(model, "torch")][i]) for r in results]
+            cells = " | ".join(f"{g:.1f} / {t:.1f} ({g / t:.2f})" for g, t in pairs)
+            print(f"| {model} | {step} | {cells} | {statistics.median(g / t for g, t in pairs):.2f} |")
 
 
 if __name__ == "__main__":
