@@ -2,6 +2,7 @@
 //! GEMM written straight into a fresh buffer (no zero fill, no transposed copies, the bias as the GEMM's start row).
 
 use super::strided_gemm::{Operand, Start, gemm_threaded};
+use rayon::prelude::*;
 
 /// The shape of one linear call: x is [rows, inputs], W is [inputs, outputs].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,14 +51,21 @@ pub(super) fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Ve
     })
 }
 
-/// dL/db [outputs]: dy summed over rows, in row order.
+/// Columns of dL/db per rayon task.
+const BIAS_COLUMNS: usize = 64;
+
+/// dL/db [outputs]: dy summed over rows, in row order (column bands on rayon's threads, each summing its columns in
+/// the same order as one thread would, so the result does not depend on the thread count).
 pub(super) fn linear_bias_grad(d_y: &[f32], outputs: usize) -> Vec<f32> {
     let mut sums = vec![0.0f32; outputs];
-    for row in d_y.chunks_exact(outputs.max(1)) {
-        for (sum, &g) in sums.iter_mut().zip(row) {
-            *sum += g;
+    sums.par_chunks_mut(BIAS_COLUMNS).enumerate().for_each(|(band, sums)| {
+        let first = band * BIAS_COLUMNS;
+        for row in d_y.chunks_exact(outputs.max(1)) {
+            for (sum, &g) in sums.iter_mut().zip(&row[first..]) {
+                *sum += g;
+            }
         }
-    }
+    });
     sums
 }
 
@@ -73,4 +81,18 @@ fn product(len: usize, write: impl FnOnce(*mut f32)) -> Vec<f32> {
     // SAFETY: `write` ran a GEMM that does not read its destination and writes every one of its `len` elements.
     unsafe { values.set_len(len) };
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::linear_bias_grad;
+
+    #[test]
+    fn bias_gradient_sums_every_column_over_all_rows_across_bands() {
+        // 150 columns: two full bands and a partial one.
+        let (rows, outputs) = (5, 150);
+        let d_y: Vec<f32> = (0..rows * outputs).map(|i| (i % 13) as f32 - 6.0 + (i / outputs) as f32 * 0.5).collect();
+        let want: Vec<f32> = (0..outputs).map(|j| (0..rows).map(|r| d_y[r * outputs + j]).sum()).collect();
+        assert_eq!(linear_bias_grad(&d_y, outputs), want);
+    }
 }
