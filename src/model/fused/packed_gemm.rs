@@ -110,9 +110,14 @@ pub(super) unsafe fn packed_gemm(
     // transposed activations of a weight gradient) read in place measured no faster than packed, so it is packed.
     let in_place = lhs_cols == 1 && lhs_rows > 0;
     PACKS.with_borrow_mut(|[a_pack, b_pack, edge]| {
-        a_pack.resize(if in_place { 0 } else { MC.next_multiple_of(MR) * KC }, 0.0);
-        b_pack.resize(KC * NC.next_multiple_of(NR), 0.0);
-        edge.resize(MR * KC, 0.0);
+        // Sized once per thread and never shrunk: a resize back up would zero-fill the buffer again on every call
+        // that packs after one that did not.
+        let sizes = [MC.next_multiple_of(MR) * KC, KC * NC.next_multiple_of(NR), MR * KC];
+        for (buffer, len) in [&mut *a_pack, &mut *b_pack, &mut *edge].into_iter().zip(sizes) {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+        }
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(KC) {
