@@ -33,13 +33,13 @@ impl Matrix {
 /// A start value's (row, column) element, as the reference sees it.
 type StartValue<'a> = Box<dyn Fn(usize, usize) -> f64 + 'a>;
 
-/// start + scale * lhs rhs in f64, row-major.
-fn reference(lhs: &Matrix, rhs: &Matrix, start: impl Fn(usize, usize) -> f64, scale: f64) -> Vec<f64> {
+/// start + lhs rhs in f64, row-major.
+fn reference(lhs: &Matrix, rhs: &Matrix, start: impl Fn(usize, usize) -> f64) -> Vec<f64> {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     let mut out = Vec::with_capacity(m * n);
     for i in 0..m {
         for j in 0..n {
-            out.push(start(i, j) + scale * (0..k).map(|p| lhs.at(i, p) * rhs.at(p, j)).sum::<f64>());
+            out.push(start(i, j) + (0..k).map(|p| lhs.at(i, p) * rhs.at(p, j)).sum::<f64>());
         }
     }
     out
@@ -69,26 +69,19 @@ fn packed_gemm_matches_the_reference_for_edges_blocks_and_transposes() {
             let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 1.0).collect();
             let old: Vec<f32> = (0..m * n).map(|i| (i % 11) as f32 - 5.0).collect();
             let what = format!("{m}x{n}x{k} transposed ({ta}, {tb})");
-            let cases: [(Start, StartValue, f32); 3] = [
-                (Start::Zero, Box::new(|_, _| 0.0), 0.5),
-                (Start::Dst, Box::new(|i, j| f64::from(old[i * n + j])), 1.0),
-                (Start::Row(bias.as_ptr()), Box::new(|_, j| f64::from(bias[j])), 1.0),
+            let cases: [(Start, StartValue); 3] = [
+                (Start::Zero, Box::new(|_, _| 0.0)),
+                (Start::Dst, Box::new(|i, j| f64::from(old[i * n + j]))),
+                (Start::Row(bias.as_ptr()), Box::new(|_, j| f64::from(bias[j]))),
             ];
-            for (start, start_value, scale) in cases {
+            for (start, start_value) in cases {
                 // A destination that is only written starts as NaN: reading it would show.
                 let mut dst = if matches!(start, Start::Dst) { old.clone() } else { vec![f32::NAN; m * n] };
                 // SAFETY: the operands are m x k and k x n, dst is m x n, the bias n values; nothing aliases.
                 unsafe {
-                    packed_gemm::packed_gemm(
-                        dst.as_mut_ptr(),
-                        n,
-                        (m, n, k),
-                        lhs.operand(),
-                        rhs.operand(),
-                        Update { start, scale },
-                    )
+                    packed_gemm::packed_gemm(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), start)
                 };
-                assert_close(&dst, &reference(&lhs, &rhs, start_value, f64::from(scale)), &format!("{what} {start:?}"));
+                assert_close(&dst, &reference(&lhs, &rhs, start_value), &format!("{what} {start:?}"));
             }
         }
     }
@@ -104,12 +97,12 @@ fn row_and_column_bands_cover_the_product_exactly_once() {
     for (m, n, k) in [(100, 20, 30), (20, 100, 30), (7, 5, 4), (1576, 48, 24)] {
         let (lhs, rhs) = (Matrix::new(m, k, 3, false), Matrix::new(k, n, 4, false));
         let bias: Vec<f32> = (0..n).map(|j| j as f32).collect();
-        let want = reference(&lhs, &rhs, |_, j| j as f64, 1.0);
+        let want = reference(&lhs, &rhs, |_, j| j as f64);
         for bands in [1, 2, 3, 64] {
             let mut dst = vec![f32::NAN; m * n];
-            let update = Update { start: Start::Row(bias.as_ptr()), scale: 1.0 };
+            let start = Start::Row(bias.as_ptr());
             // SAFETY: as above.
-            unsafe { banded(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), update, bands) };
+            unsafe { banded(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), start, bands) };
             assert_close(&dst, &want, &format!("{m}x{n}x{k} in {bands} bands"));
         }
     }
@@ -120,7 +113,7 @@ fn both_gemm_paths_agree_through_the_threaded_entry() {
     let (m, n, k) = (300, 200, 150);
     let (lhs, rhs) = (Matrix::new(m, k, 5, false), Matrix::new(k, n, 6, true));
     let bias: Vec<f32> = (0..n).map(|j| 0.5 - j as f32 * 0.01).collect();
-    let want = reference(&lhs, &rhs, |_, j| f64::from(bias[j]), 1.0);
+    let want = reference(&lhs, &rhs, |_, j| f64::from(bias[j]));
     let run = || {
         let mut dst = vec![f32::NAN; m * n];
         // SAFETY: as above.
@@ -142,13 +135,13 @@ fn an_empty_inner_dimension_leaves_the_start_values() {
     let (lhs, rhs) = (Matrix::new(3, 0, 7, false), Matrix::new(0, 4, 8, false));
     let bias = [1.0f32, 2.0, 3.0, 4.0];
     let mut dst = vec![f32::NAN; 12];
-    let update = Update { start: Start::Row(bias.as_ptr()), scale: 1.0 };
+    let start = Start::Row(bias.as_ptr());
     // SAFETY: the operands are empty, dst is 3 x 4 and the bias 4 values.
-    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), update) };
+    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), start) };
     assert_eq!(dst, [bias, bias, bias].concat());
     let mut dst = vec![f32::NAN; 12];
-    let update = Update { start: Start::Zero, scale: 1.0 };
+    let start = Start::Zero;
     // SAFETY: as above.
-    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), update) };
+    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), start) };
     assert_eq!(dst, vec![0.0; 12]);
 }

@@ -22,43 +22,18 @@ pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
-/// How a call combines the product with the destination: dst = start + scale * lhs rhs.
-#[derive(Clone, Copy)]
-pub(super) struct Update {
-    /// What the product is added to.
-    pub start: Start,
-    /// Multiplies the product.
-    pub scale: f32,
-}
-
-impl Update {
-    /// The update of the columns from `col` on.
-    ///
-    /// # Safety
-    /// `col` must be inside the destination.
-    pub(super) unsafe fn shifted_to_column(self, col: usize) -> Self {
-        // SAFETY: forwarded from the caller.
-        Self { start: unsafe { self.start.shifted_to_column(col) }, ..self }
-    }
-
-    /// The update of a later depth block, which adds to what the first one wrote.
-    fn later_block(self) -> Self {
-        Self { start: Start::Dst, ..self }
-    }
-
-    /// dst's new value at column `col` of a row, from the product there.
-    ///
-    /// # Safety
-    /// `at` is dst's element at column `col`, and a row start holds that column.
-    #[inline(always)]
-    unsafe fn apply(self, at: *mut f32, col: usize, product: f32) -> f32 {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            match self.start {
-                Start::Zero => product,
-                Start::Dst => *at + product,
-                Start::Row(row) => *row.add(col) + product,
-            }
+/// dst's new value at column `col` of a row, from the product there: `start` plus the product.
+///
+/// # Safety
+/// `at` is dst's element at column `col`, and a `Start::Row` holds that column.
+#[inline(always)]
+unsafe fn apply(start: Start, at: *mut f32, col: usize, product: f32) -> f32 {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match start {
+            Start::Zero => product,
+            Start::Dst => *at + product,
+            Start::Row(row) => *row.add(col) + product,
         }
     }
 }
@@ -84,7 +59,7 @@ enum Left<'a> {
     InPlace(Operand),
 }
 
-/// dst[m, n] (row stride `ldc`, column stride 1) = update(lhs[m, k] rhs[k, n]), on the calling thread.
+/// dst[m, n] (row stride `ldc`, column stride 1) = start + lhs[m, k] rhs[k, n], on the calling thread.
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA (`available`), every operand must be valid for its extent, and `dst` must not
@@ -95,14 +70,14 @@ pub(super) unsafe fn packed_gemm(
     (m, n, k): (usize, usize, usize),
     lhs: Operand,
     rhs: Operand,
-    update: Update,
+    start: Start,
 ) {
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         // SAFETY: forwarded from the caller.
-        unsafe { fill_empty_product(dst, ldc, (m, n), update) };
+        unsafe { fill_empty_product(dst, ldc, (m, n), start) };
         return;
     }
     let (_, lhs_rows, lhs_cols) = lhs.raw();
@@ -123,7 +98,7 @@ pub(super) unsafe fn packed_gemm(
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
                 // Later depth blocks add to what the first one wrote.
-                let block_update = if pc == 0 { update } else { update.later_block() };
+                let block_start = if pc == 0 { start } else { Start::Dst };
                 // SAFETY: the block lies inside rhs's extent; b_pack holds KC * NC (rounded up to NR) values.
                 unsafe { pack_rhs(b_pack, rhs.offset(pc, jc), kc, nc) };
                 for ic in (0..m).step_by(MC) {
@@ -140,24 +115,24 @@ pub(super) unsafe fn packed_gemm(
                     // SAFETY: dst's block at (ic, jc) is inside its extent.
                     let at = unsafe { dst.add(ic * ldc + jc) };
                     // SAFETY: the packs hold the block; dst's block is inside its extent.
-                    unsafe { block(left, b_pack, edge, (mc, nc, kc), at, ldc, block_update.shifted_to_column(jc)) };
+                    unsafe { block(left, b_pack, edge, (mc, nc, kc), at, ldc, block_start.shifted_to_column(jc)) };
                 }
             }
         }
     });
 }
 
-/// dst = update(0): the start values (an empty sum).
+/// dst = start: the start values (an empty sum).
 ///
 /// # Safety
 /// dst must be valid for m rows of n values at row stride `ldc`.
-unsafe fn fill_empty_product(dst: *mut f32, ldc: usize, (m, n): (usize, usize), update: Update) {
+unsafe fn fill_empty_product(dst: *mut f32, ldc: usize, (m, n): (usize, usize), start: Start) {
     for i in 0..m {
         for j in 0..n {
             // SAFETY: (i, j) is inside dst.
             unsafe {
                 let at = dst.add(i * ldc + j);
-                *at = update.apply(at, j, 0.0);
+                *at = apply(start, at, j, 0.0);
             }
         }
     }
@@ -238,7 +213,7 @@ unsafe fn block(
     (mc, nc, kc): (usize, usize, usize),
     dst: *mut f32,
     ldc: usize,
-    update: Update,
+    start: Start,
 ) {
     for (jp, j0) in (0..nc).step_by(NR).enumerate() {
         let b = b_pack[jp * kc * NR..].as_ptr();
@@ -248,11 +223,11 @@ unsafe fn block(
             unsafe {
                 let a = left_panel(left, edge, ip, i0, rows, kc);
                 let c = dst.add(i0 * ldc + j0);
-                let tile_update = update.shifted_to_column(j0);
+                let tile_start = start.shifted_to_column(j0);
                 if rows == MR && cols == NR {
-                    kernel(kc, a, b, c, ldc, tile_update);
+                    kernel(kc, a, b, c, ldc, tile_start);
                 } else {
-                    edge_tile(kc, a, b, c, ldc, (rows, cols), tile_update);
+                    edge_tile(kc, a, b, c, ldc, (rows, cols), tile_start);
                 }
             }
         }
@@ -291,29 +266,28 @@ unsafe fn edge_tile(
     c: *mut f32,
     ldc: usize,
     (rows, cols): (usize, usize),
-    update: Update,
+    start: Start,
 ) {
     let mut tile = [0.0f32; MR * NR];
-    let local = Update { start: Start::Zero, ..update };
     // SAFETY: the local tile is MR x NR at row stride NR.
-    unsafe { kernel(kc, a, b, tile.as_mut_ptr(), NR, local) };
+    unsafe { kernel(kc, a, b, tile.as_mut_ptr(), NR, Start::Zero) };
     for i in 0..rows {
         for j in 0..cols {
             // SAFETY: (i, j) is inside the caller's tile.
             unsafe {
                 let out = c.add(i * ldc + j);
-                *out = update.apply(out, j, tile[i * NR + j]);
+                *out = apply(start, out, j, tile[i * NR + j]);
             }
         }
     }
 }
 
-/// The 6x16 register tile: c = update(a_panel b_panel) over kc steps, 12 accumulators of 8 lanes.
+/// The 6x16 register tile: c = start + a_panel b_panel over kc steps, 12 accumulators of 8 lanes.
 ///
 /// # Safety
 /// AVX2 + FMA; a is a 6 x kc panel, b holds kc * 16 values, and c is valid for 6 rows of 16 at row stride `ldc`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn kernel(kc: usize, a: LeftPanel, b: *const f32, c: *mut f32, ldc: usize, update: Update) {
+unsafe fn kernel(kc: usize, a: LeftPanel, b: *const f32, c: *mut f32, ldc: usize, start: Start) {
     // SAFETY: all pointers are in bounds by the contract above.
     unsafe {
         for i in 0..MR {
@@ -330,13 +304,12 @@ unsafe fn kernel(kc: usize, a: LeftPanel, b: *const f32, c: *mut f32, ldc: usize
                 acc[2 * i + 1] = _mm256_fmadd_ps(a_i, b1, acc[2 * i + 1]);
             }
         }
-        let scale = _mm256_set1_ps(update.scale);
         for i in 0..MR {
             let row = c.add(i * ldc);
             for half in 0..2 {
                 let at = row.add(8 * half);
-                let product = _mm256_mul_ps(acc[2 * i + half], scale);
-                let value = match update.start {
+                let product = acc[2 * i + half];
+                let value = match start {
                     Start::Zero => product,
                     Start::Dst => _mm256_add_ps(_mm256_loadu_ps(at), product),
                     Start::Row(row) => _mm256_add_ps(_mm256_loadu_ps(row.add(8 * half)), product),

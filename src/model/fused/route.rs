@@ -5,6 +5,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, BackendTypes, DType, Flex};
 use burn::tensor::Tensor;
 use std::cell::Cell;
+use std::thread::LocalKey;
 
 /// The autodiff backend the fused ops implement a backward for (burn's default: no gradient checkpointing).
 pub(crate) type FlexAd = Autodiff<Flex, NoCheckpointing>;
@@ -28,10 +29,20 @@ thread_local! {
 /// Runs `f` with the fused ops switched off on this thread, so that burn's composed ops run instead (for tests and
 /// benchmarks that compare both paths in one process). The switch is read on the calling thread only.
 pub fn with_composed_ops<R>(f: impl FnOnce() -> R) -> R {
-    let previous = FORCE_COMPOSED.with(|c| c.replace(true));
-    let result = f();
-    FORCE_COMPOSED.with(|c| c.set(previous));
-    result
+    with_switch_on(&FORCE_COMPOSED, f)
+}
+
+/// Runs `f` with this thread's `switch` on, then restores its previous value (also when `f` panics).
+pub(crate) fn with_switch_on<R>(switch: &'static LocalKey<Cell<bool>>, f: impl FnOnce() -> R) -> R {
+    /// Puts the previous value back when dropped.
+    struct Restore(&'static LocalKey<Cell<bool>>, bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            self.0.with(|c| c.set(self.1));
+        }
+    }
+    let _restore = Restore(switch, switch.with(|c| c.replace(true)));
+    f()
 }
 
 fn composed_forced() -> bool {
@@ -98,5 +109,19 @@ impl<const D: usize> Routed<D> {
             Routed::Tracked(tensor) => from_tracked(tensor),
             Routed::Composed(tensor) => tensor,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{composed_forced, with_composed_ops};
+
+    #[test]
+    fn a_switch_is_on_inside_its_closure_and_restored_after_a_panic() {
+        assert!(!composed_forced());
+        assert!(with_composed_ops(composed_forced));
+        let outcome = std::panic::catch_unwind(|| with_composed_ops(|| panic!("a failing comparison")));
+        assert!(outcome.is_err());
+        assert!(!composed_forced(), "the switch stayed on after the panic");
     }
 }

@@ -4,7 +4,8 @@
 //! product on other CPUs, run on the `gemm` crate.
 
 #[cfg(target_arch = "x86_64")]
-use super::packed_gemm::{self, Update};
+use super::packed_gemm;
+use super::route::with_switch_on;
 #[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
 use std::cell::Cell;
@@ -16,10 +17,7 @@ thread_local! {
 /// Runs `f` with the linear layers' products on the `gemm` crate instead of `packed_gemm` on this thread (for
 /// benchmarks that compare both in one process). The switch is read on the calling thread only.
 pub fn with_crate_gemm<R>(f: impl FnOnce() -> R) -> R {
-    let previous = FORCE_CRATE_GEMM.with(|c| c.replace(true));
-    let result = f();
-    FORCE_CRATE_GEMM.with(|c| c.set(previous));
-    result
+    with_switch_on(&FORCE_CRATE_GEMM, f)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -153,7 +151,7 @@ pub(super) unsafe fn gemm_threaded(
     if packed_gemm::available() && !crate_gemm_forced() {
         let bands = if large { rayon::current_num_threads() } else { 1 };
         // SAFETY: forwarded from the caller; the CPU has AVX2 and FMA.
-        unsafe { banded(dst, dst_rows, (m, n, k), lhs, rhs, Update { start, scale: 1.0 }, bands) };
+        unsafe { banded(dst, dst_rows, (m, n, k), lhs, rhs, start, bands) };
         return;
     }
     let parallelism = if large { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
@@ -185,31 +183,25 @@ unsafe fn banded(
     (m, n, k): (usize, usize, usize),
     lhs: Operand,
     rhs: Operand,
-    update: Update,
+    start: Start,
     bands: usize,
 ) {
     let by_rows = m >= n;
     let (extent, align) = if by_rows { (m, packed_gemm::MR) } else { (n, packed_gemm::NR) };
     let band = extent.div_ceil(bands.max(1)).next_multiple_of(align).max(align);
     let out = Destination(dst);
-    (0..extent).into_par_iter().step_by(band).for_each(|start| {
-        let len = band.min(extent - start);
-        // SAFETY: the band's rows (or columns) start..start + len are inside every operand and inside dst, and no
+    (0..extent).into_par_iter().step_by(band).for_each(|first| {
+        let len = band.min(extent - first);
+        // SAFETY: the band's rows (or columns) first..first + len are inside every operand and inside dst, and no
         // other band writes them.
         unsafe {
             if by_rows {
-                let at = out.at(start * dst_rows);
-                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), lhs.offset(start, 0), rhs, update);
+                let at = out.at(first * dst_rows);
+                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), lhs.offset(first, 0), rhs, start);
             } else {
-                let at = out.at(start);
-                packed_gemm::packed_gemm(
-                    at,
-                    dst_rows,
-                    (m, len, k),
-                    lhs,
-                    rhs.offset(0, start),
-                    update.shifted_to_column(start),
-                );
+                let at = out.at(first);
+                let band_start = start.shifted_to_column(first);
+                packed_gemm::packed_gemm(at, dst_rows, (m, len, k), lhs, rhs.offset(0, first), band_start);
             }
         }
     });
