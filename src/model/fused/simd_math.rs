@@ -1,4 +1,5 @@
-//! Branch-free f32 `exp` and normal CDF that LLVM vectorises (the scalar libm calls it cannot), and the FMA/AVX2 switch.
+//! Branch-free f32 `exp`, erf and normal CDF that LLVM vectorises (the scalar libm calls it cannot), and the FMA/AVX2
+//! switch.
 
 /// log2(e).
 const LOG2E: f32 = std::f32::consts::LOG2_E;
@@ -33,34 +34,33 @@ pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
     poly * scale
 }
 
-/// 2 * Phi(-a) = erfc(a / sqrt 2) for a >= 0, with the relative error of Numerical Recipes' Chebyshev fit `erfcc`
-/// (1.2e-7); the exponent -a^2/2 is one fused multiply-add, so only its final rounding reaches the tail.
+/// |z| from which erf(z) rounds to +-1 in f32 (erfc(3.9) = 3.5e-8, below half an ulp of 1).
+const ERF_SATURATES: f32 = 3.9;
+
+/// erf(z) for f32: the rational fit z P(z^2) / Q(z^2) of Eigen and TensorFlow (`generic_fast_erf_float`) below
+/// |z| = 3.9, exactly +-1 from there on, NaN for NaN. Absolute error below 5e-7. One division and no `exp`: GELU
+/// runs 3.2 times as fast as on the erfc-and-`exp` form this replaced.
 #[inline(always)]
-fn normal_tail_twice<const FMA: bool>(a: f32) -> f32 {
-    let t = 1.0 / madd::<FMA>(0.5 * std::f32::consts::FRAC_1_SQRT_2, a, 1.0);
-    let mut p = 0.170_872_77;
-    for c in [
-        -0.822_152_23,
-        1.488_515_9,
-        -1.135_204,
-        0.278_868_07,
-        -0.186_288_06,
-        0.096_784_18,
-        0.374_091_96,
-        1.000_023_7,
-        -1.265_512_2,
-    ] {
-        p = madd::<FMA>(p, t, c);
+fn erf<const FMA: bool>(z: f32) -> f32 {
+    let x = z.clamp(-ERF_SATURATES, ERF_SATURATES);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10;
+    for c in [2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2] {
+        p = madd::<FMA>(p, x2, c);
     }
-    t * exp::<FMA>(madd::<FMA>(-0.5 * a, a, p))
+    let mut q = -1.456_607_2e-5;
+    for c in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+        q = madd::<FMA>(q, x2, c);
+    }
+    if z.abs() >= ERF_SATURATES { 1.0f32.copysign(z) } else { x * p / q }
 }
 
-/// The standard normal CDF Phi(x): relative error below 1e-6 near 0, and in the far tails the rounding of the
-/// exponent x^2 / 2 (about x^2 * 3e-8).
+/// The standard normal CDF Phi(x) = (1 + erf(x / sqrt 2)) / 2, with absolute error below 2.5e-7; exactly 0 below
+/// x = -5.52 and 1 above 5.52. In the lower tail the relative error grows as Phi shrinks (1 + erf cancels), as in
+/// PyTorch's and burn's exact GELU, which use the same formula.
 #[inline(always)]
 pub(crate) fn normal_cdf<const FMA: bool>(x: f32) -> f32 {
-    let half_tail = 0.5 * normal_tail_twice::<FMA>(x.abs());
-    if x < 0.0 { half_tail } else { 1.0 - half_tail }
+    madd::<FMA>(0.5, erf::<FMA>(x * std::f32::consts::FRAC_1_SQRT_2), 0.5)
 }
 
 /// Defines `fn $name(args)` that runs `$generic::<true>(args)` compiled with AVX2 and FMA when the CPU has them, and
@@ -193,17 +193,19 @@ mod tests {
     }
 
     #[test]
-    fn normal_cdf_keeps_its_relative_accuracy_in_both_tails() {
-        // Down to Phi(-12) = 1.8e-33; below about 1e-38 float32 itself goes subnormal.
-        for i in -1200..=1200 {
-            let x = i as f32 * 0.01;
+    fn normal_cdf_is_within_its_absolute_error_and_saturates_exactly() {
+        for i in -12_000..=12_000 {
+            let x = i as f32 * 1e-3;
             let want = normal_cdf_reference(x as f64);
-            // Far out, the exponent x^2 / 2 (72 at x = -12) is rounded to float32: about x^2 * 3e-8 relative.
-            let tolerance = 1e-6f64.max(x as f64 * x as f64 * 6e-8);
             for got in [normal_cdf::<true>(x) as f64, normal_cdf::<false>(x) as f64] {
-                assert!(((got - want) / want).abs() < tolerance, "Phi({x}) = {got}, want {want}");
+                assert!((got - want).abs() < 2.5e-7, "Phi({x}) = {got}, want {want}");
             }
         }
         assert_eq!(normal_cdf::<true>(0.0), 0.5);
+        for x in [-5.6f32, -40.0, -1e30, f32::NEG_INFINITY] {
+            assert_eq!((normal_cdf::<true>(x), normal_cdf::<false>(x)), (0.0, 0.0), "Phi({x})");
+            assert_eq!((normal_cdf::<true>(-x), normal_cdf::<false>(-x)), (1.0, 1.0), "Phi({})", -x);
+        }
+        assert!(normal_cdf::<true>(f32::NAN).is_nan());
     }
 }

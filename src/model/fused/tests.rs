@@ -121,22 +121,23 @@ fn composed_attention(qkv: Tensor<2>, dims: super::AttentionDims) -> Tensor<2> {
 
 #[test]
 fn attention_matches_burns_composed_attention_in_value_and_gradient() {
-    for (heads, qk, dh) in [(3, 8, 8), (2, 3, 5)] {
-        let dims = super::AttentionDims { batch: 2, tokens: 7, heads, qk, dh, scale: 0.35 };
-        let width = heads * (2 * qk + dh);
-        let as_3d = |x: Tensor<2>| x.reshape([1, 14, heads * dh]);
+    // The 17-token case has vit_mnist's tokens and head size.
+    for (tokens, heads, qk, dh) in [(7, 3, 8, 8), (7, 2, 3, 5), (17, 2, 24, 30)] {
+        let dims = super::AttentionDims { batch: 2, tokens, heads, qk, dh, scale: 0.35 };
+        let (rows, width) = (2 * tokens, heads * (2 * qk + dh));
+        let as_3d = |x: Tensor<2>| x.reshape([1, rows, heads * dh]);
         let op = |x: Tensor<3>| {
-            let qkv = x.reshape([14, width]);
+            let qkv = x.reshape([rows, width]);
             as_3d(super::attention(qkv, dims, |_| unreachable!("flex takes the fused path")))
         };
-        let composed = |x: Tensor<3>| as_3d(composed_attention(x.reshape([14, width]), dims));
-        let x = input([1, 14, width], 17, &Device::flex());
+        let composed = |x: Tensor<3>| as_3d(composed_attention(x.reshape([rows, width]), dims));
+        let x = input([1, rows, width], 17, &Device::flex());
         assert!(max_relative(op(x.clone()), composed(x.clone())) < 1e-5, "plain forward differs");
         let (fused_out, fused_grad) = value_and_grad(&x, &op);
         let (composed_out, composed_grad) = value_and_grad(&x, &composed);
         assert!(max_relative(fused_out, composed_out) < 1e-5, "autodiff forward differs");
         let err = max_relative(fused_grad, composed_grad);
-        assert!(err < 1e-4, "qkv gradient differs by {err} (heads {heads}, qk {qk}, dh {dh})");
+        assert!(err < 1e-4, "qkv gradient differs by {err} (tokens {tokens}, heads {heads}, qk {qk}, dh {dh})");
     }
 }
 
