@@ -10,6 +10,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Flex, Shape, TensorMetadata};
 use burn::tensor::Tensor;
+use std::mem::MaybeUninit;
 
 /// softmax(q k^T * scale) v for every image and head, from qkv [B * T, W] to the context [B * T, H * dh];
 /// `composed` computes the same with burn's ops and runs on backends other than flex.
@@ -25,8 +26,9 @@ fn context_shape(dims: AttentionDims) -> Shape {
     Shape::from(vec![dims.batch * dims.tokens, dims.context_width()])
 }
 
-fn forward(qkv: &FlexTensor, dims: AttentionDims, probs: Option<&mut [f32]>) -> FlexTensor {
-    new_tensor(context_shape(dims), |context| attention_forward(values(qkv), dims, context, probs))
+fn forward(qkv: &FlexTensor, dims: AttentionDims, probs: Option<&mut [MaybeUninit<f32>]>) -> FlexTensor {
+    // SAFETY: the kernel writes every element of the context.
+    unsafe { new_tensor(context_shape(dims), |context| attention_forward(values(qkv), dims, context, probs)) }
 }
 
 /// What the backward pass keeps: qkv and the probabilities.
@@ -47,9 +49,12 @@ impl Backward<Flex, 1> for AttentionBackward {
         let state = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
             let grad = contiguous(&grad);
-            new_tensor(state.qkv.shape(), |d_qkv| {
-                attention_backward(values(&state.qkv), values(&state.probs), values(&grad), state.dims, d_qkv)
-            })
+            // SAFETY: the kernel writes every element of d_qkv (each head's q, k and v columns).
+            unsafe {
+                new_tensor(state.qkv.shape(), |d_qkv| {
+                    attention_backward(values(&state.qkv), values(&state.probs), values(&grad), state.dims, d_qkv)
+                })
+            }
         });
     }
 }
@@ -58,7 +63,8 @@ fn tracked(qkv: TrackedTensor, dims: AttentionDims) -> TrackedTensor {
     let input = contiguous(qkv.primitive());
     let probs_shape = Shape::from(vec![dims.batch * dims.heads * dims.probs_len()]);
     let mut context = None;
-    let probs = new_tensor(probs_shape, |probs| context = Some(forward(&input, dims, Some(probs))));
+    // SAFETY: the kernel writes every probability.
+    let probs = unsafe { new_tensor(probs_shape, |probs| context = Some(forward(&input, dims, Some(probs)))) };
     let context = context.expect("the kernel ran");
     match AttentionBackward.prepare::<NoCheckpointing>([qkv.node()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(AttentionState { qkv: input, probs, dims }, context),

@@ -7,6 +7,7 @@
 use super::kernels::{softmax_backward_rows, softmax_rows};
 use super::strided_gemm::{Operand, gemm};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The shape of one attention call.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,40 +62,47 @@ struct Shared(*mut f32);
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
-/// Context [B * T, H * dh] from qkv; the probabilities go into `probs` ([B, H, T, T]) when given.
-pub(super) fn attention_forward(qkv: &[f32], dims: AttentionDims, context: &mut [f32], probs: Option<&mut [f32]>) {
+/// Context [B * T, H * dh] from qkv; the probabilities go into `probs` ([B, H, T, T]) when given. Every element of
+/// both is written.
+pub(super) fn attention_forward(
+    qkv: &[f32],
+    dims: AttentionDims,
+    context: &mut [MaybeUninit<f32>],
+    probs: Option<&mut [MaybeUninit<f32>]>,
+) {
     assert_eq!(qkv.len(), dims.batch * dims.tokens * dims.qkv_width());
     assert_eq!(context.len(), dims.batch * dims.tokens * dims.context_width());
-    let out = Shared(context.as_mut_ptr());
+    let out = Shared(context.as_mut_ptr().cast());
     let keep = probs.map(|p| {
         assert_eq!(p.len(), dims.batch * dims.heads * dims.probs_len());
-        Shared(p.as_mut_ptr())
+        Shared(p.as_mut_ptr().cast())
     });
     (0..dims.batch * dims.heads).into_par_iter().for_each_init(Vec::new, |scratch, pair| {
         let probs = match keep {
             // SAFETY: pair's probability matrix is its own, in bounds by the assert above.
-            Some(p) => unsafe { std::slice::from_raw_parts_mut(p.0.add(pair * dims.probs_len()), dims.probs_len()) },
+            Some(p) => unsafe { p.0.add(pair * dims.probs_len()) },
             None => {
                 scratch.resize(dims.probs_len(), 0.0);
-                &mut scratch[..]
+                scratch.as_mut_ptr()
             }
         };
-        // SAFETY: qkv and context hold the extents asserted above; each pair writes its own head's columns.
+        // SAFETY: qkv, context and probs hold the extents asserted above; each pair writes its own head's columns.
         unsafe { head_forward(qkv.as_ptr(), dims, pair, out, probs) };
     });
 }
 
 /// # Safety
-/// `qkv` and `out` must hold the extents `dims` describes.
-unsafe fn head_forward(qkv: *const f32, dims: AttentionDims, pair: usize, out: Shared, probs: &mut [f32]) {
+/// `qkv` and `out` must hold the extents `dims` describes, and `probs` one head's T x T values.
+unsafe fn head_forward(qkv: *const f32, dims: AttentionDims, pair: usize, out: Shared, probs: *mut f32) {
     let (b, h) = (pair / dims.heads, pair % dims.heads);
     let (t, w) = (dims.tokens, dims.qkv_width());
     let (q, k, v) = dims.qkv_offsets(b, h);
-    // SAFETY: offsets stay inside image b's rows of qkv and context.
+    // SAFETY: offsets stay inside image b's rows of qkv and context; the GEMM writes all of probs before it is read.
     unsafe {
         let q = Operand::new(qkv.add(q), w, 1);
         let k_t = Operand::new(qkv.add(k), w, 1).transposed();
-        gemm(probs.as_mut_ptr(), t, (t, t, dims.qk), q, k_t, dims.scale);
+        gemm(probs, t, (t, t, dims.qk), q, k_t, dims.scale);
+        let probs = std::slice::from_raw_parts_mut(probs, dims.probs_len());
         softmax_rows(probs, t, 1.0);
         let p = Operand::new(probs.as_ptr(), t, 1);
         let v = Operand::new(qkv.add(v), w, 1);
@@ -102,18 +110,18 @@ unsafe fn head_forward(qkv: *const f32, dims: AttentionDims, pair: usize, out: S
     }
 }
 
-/// d_qkv [B * T, W] from the context's gradient, qkv and the saved probabilities.
+/// d_qkv [B * T, W] from the context's gradient, qkv and the saved probabilities; every element is written.
 pub(super) fn attention_backward(
     qkv: &[f32],
     probs: &[f32],
     d_context: &[f32],
     dims: AttentionDims,
-    d_qkv: &mut [f32],
+    d_qkv: &mut [MaybeUninit<f32>],
 ) {
     assert_eq!(qkv.len(), d_qkv.len());
     assert_eq!(probs.len(), dims.batch * dims.heads * dims.probs_len());
     assert_eq!(d_context.len(), dims.batch * dims.tokens * dims.context_width());
-    let out = Shared(d_qkv.as_mut_ptr());
+    let out = Shared(d_qkv.as_mut_ptr().cast());
     (0..dims.batch * dims.heads).into_par_iter().for_each_init(Vec::new, |scratch, pair| {
         scratch.resize(dims.probs_len(), 0.0);
         let p = &probs[pair * dims.probs_len()..(pair + 1) * dims.probs_len()];

@@ -5,6 +5,7 @@
 
 use super::simd_math::{dot8, exp, fma_dispatch, madd, max8, min8, normal_cdf, squared_deviations8, sum8};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Elements per rayon task: big enough to amortise the task, small enough to balance 2-16 threads.
 const TASK_ELEMENTS: usize = 16 * 1024;
@@ -16,19 +17,19 @@ fn task_len(row_len: usize) -> usize {
     (TASK_ELEMENTS / row_len.max(1)).max(1) * row_len.max(1)
 }
 
-/// Exact GELU, x * Phi(x).
-pub(super) fn gelu(x: &[f32], out: &mut [f32]) {
+/// Exact GELU, x * Phi(x), written to every element of `out`.
+pub(super) fn gelu(x: &[f32], out: &mut [MaybeUninit<f32>]) {
     out.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(o, x)| gelu_chunk(x, o));
 }
 
 #[inline(always)]
-fn gelu_body<const FMA: bool>(x: &[f32], out: &mut [f32]) {
+fn gelu_body<const FMA: bool>(x: &[f32], out: &mut [MaybeUninit<f32>]) {
     for (o, &v) in out.iter_mut().zip(x) {
-        *o = v * normal_cdf::<FMA>(v);
+        o.write(v * normal_cdf::<FMA>(v));
     }
 }
 
-fma_dispatch!(fn gelu_chunk(x: &[f32], out: &mut [f32]) => gelu_body);
+fma_dispatch!(fn gelu_chunk(x: &[f32], out: &mut [MaybeUninit<f32>]) => gelu_body);
 
 /// Exact GELU written over its input (the inference path, where nothing else holds the pre-activation).
 pub(super) fn gelu_in_place(values: &mut [f32]) {
@@ -123,8 +124,9 @@ pub(super) struct NormParams<'a> {
     pub eps: f32,
 }
 
-/// LayerNorm over rows of `gamma.len()`: (x - mean) * rstd * gamma + beta; returns the row statistics.
-pub(super) fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [f32]) -> RowStats {
+/// LayerNorm over rows of `gamma.len()`: (x - mean) * rstd * gamma + beta, written to every element of `out`; returns
+/// the row statistics.
+pub(super) fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [MaybeUninit<f32>]) -> RowStats {
     let d = norm.gamma.len();
     let rows = x.len() / d;
     let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
@@ -140,7 +142,7 @@ pub(super) fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [f32]) -> Ro
 fn layer_norm_body<const FMA: bool>(
     x: &[f32],
     norm: NormParams<'_>,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     mean: &mut [f32],
     rstd: &mut [f32],
 ) {
@@ -150,13 +152,13 @@ fn layer_norm_body<const FMA: bool>(
         let mu = sum8(x) / d as f32;
         let inv = 1.0 / (squared_deviations8::<FMA>(x, mu) / d as f32 + norm.eps).sqrt();
         for (((o, &v), &g), &b) in o.iter_mut().zip(x).zip(norm.gamma).zip(norm.beta) {
-            *o = madd::<FMA>((v - mu) * inv, g, b);
+            o.write(madd::<FMA>((v - mu) * inv, g, b));
         }
         (*m, *r) = (mu, inv);
     }
 }
 
-fma_dispatch!(fn layer_norm_rows(x: &[f32], norm: NormParams<'_>, out: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) => layer_norm_body);
+fma_dispatch!(fn layer_norm_rows(x: &[f32], norm: NormParams<'_>, out: &mut [MaybeUninit<f32>], mean: &mut [f32], rstd: &mut [f32]) => layer_norm_body);
 
 /// LayerNorm's gradients: d_input written over `grad`, and (d_gamma, d_beta) returned. The parameter gradients are
 /// summed per fixed task and then in task order, so the result does not depend on how rayon shared the tasks out

@@ -2,14 +2,18 @@
 //! matmul (which zero-fills and then copies every output to realign it) plus a separate bias add and bias reduction.
 
 use super::linear_kernel::{LinearDims, linear_bias_grad, linear_forward, linear_input_grad, linear_weight_grad};
-use super::route::{NoCheckpointing, Routed, TrackedTensor, contiguous, from_plain, from_tracked, route, values};
+use super::route::{
+    NoCheckpointing, Routed, TrackedTensor, contiguous, from_plain, from_tracked, new_tensor, route, values,
+};
 use burn::backend::Flex;
+use burn::backend::Shape;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::nn::Linear;
 use burn::tensor::{Tensor, TensorData};
+use std::mem::MaybeUninit;
 
 /// `layer` applied to the last axis of `x`, as `Linear::forward` does.
 pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
@@ -30,12 +34,17 @@ pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
 
 fn forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, dims: LinearDims) -> FlexTensor {
     let (x, w, b) = (contiguous(x), contiguous(w), contiguous(b));
-    let y = linear_forward(values(&x), values(&w), values(&b), dims);
-    matrix(y, dims.rows, dims.outputs)
+    // SAFETY: the kernel writes every element of y.
+    unsafe { matrix(dims.rows, dims.outputs, |y| linear_forward(values(&x), values(&w), values(&b), dims, y)) }
 }
 
-fn matrix(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, [rows, cols]))
+/// A new [rows, cols] matrix that `fill` writes.
+///
+/// # Safety
+/// As `new_tensor`: `fill` must write every element.
+unsafe fn matrix(rows: usize, cols: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> FlexTensor {
+    // SAFETY: forwarded from the caller.
+    unsafe { new_tensor(Shape::from(vec![rows, cols]), fill) }
 }
 
 /// What the backward pass keeps: the contiguous input and weight.
@@ -58,11 +67,15 @@ impl Backward<Flex, 3> for LinearBackward {
         let d_y = values(&d_y);
         let [x_node, w_node, b_node] = ops.parents;
         if let Some(node) = x_node {
-            grads.register::<Flex>(node.id, matrix(linear_input_grad(d_y, values(&w), dims), dims.rows, dims.inputs));
+            // SAFETY: the kernel writes every element of d_x.
+            let d_x = unsafe { matrix(dims.rows, dims.inputs, |d_x| linear_input_grad(d_y, values(&w), dims, d_x)) };
+            grads.register::<Flex>(node.id, d_x);
         }
         if let Some(node) = w_node {
-            let d_w = linear_weight_grad(values(&x), d_y, dims);
-            grads.register::<Flex>(node.id, matrix(d_w, dims.inputs, dims.outputs));
+            // SAFETY: the kernel writes every element of d_w.
+            let d_w =
+                unsafe { matrix(dims.inputs, dims.outputs, |d_w| linear_weight_grad(values(&x), d_y, dims, d_w)) };
+            grads.register::<Flex>(node.id, d_w);
         }
         if let Some(node) = b_node {
             let d_b = linear_bias_grad(d_y, dims.outputs);

@@ -1,8 +1,10 @@
 //! Kernels of a linear layer on burn's [in, out] weight layout: y = x W + b and its three gradients, each a strided
-//! GEMM written straight into a fresh buffer (no zero fill, no transposed copies, the bias as the GEMM's start row).
+//! GEMM written straight into a fresh, unfilled buffer (no zero fill, no transposed copies, the bias as the GEMM's start
+//! row).
 
 use super::strided_gemm::{Operand, Start, gemm_threaded};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The shape of one linear call: x is [rows, inputs], W is [inputs, outputs].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,40 +17,41 @@ pub(super) struct LinearDims {
     pub outputs: usize,
 }
 
-/// y [rows, outputs] = x W + b.
-pub(super) fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims) -> Vec<f32> {
+/// y [rows, outputs] = x W + b, written to every element of `y`.
+pub(super) fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims, y: &mut [MaybeUninit<f32>]) {
     check(x, weight, dims);
     assert_eq!(bias.len(), dims.outputs, "bias length");
+    assert_eq!(y.len(), dims.rows * dims.outputs, "output length");
     let (lhs, rhs) = (Operand::row_major(x, dims.inputs), Operand::row_major(weight, dims.outputs));
     let start = Start::Row(bias.as_ptr());
-    product(dims.rows * dims.outputs, |dst| {
-        // SAFETY: x, W and the bias have the extents checked above; dst [rows, outputs] is fresh.
-        unsafe { gemm_threaded(dst, dims.outputs, (dims.rows, dims.outputs, dims.inputs), lhs, rhs, start) }
-    })
+    // SAFETY: x, W, the bias and y have the extents checked above; the GEMM only writes y.
+    unsafe {
+        gemm_threaded(y.as_mut_ptr().cast(), dims.outputs, (dims.rows, dims.outputs, dims.inputs), lhs, rhs, start)
+    }
 }
 
-/// dL/dx [rows, inputs] = dy W^T.
-pub(super) fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims) -> Vec<f32> {
+/// dL/dx [rows, inputs] = dy W^T, written to every element of `d_x`.
+pub(super) fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims, d_x: &mut [MaybeUninit<f32>]) {
     assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
     assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
+    assert_eq!(d_x.len(), dims.rows * dims.inputs, "input gradient length");
     let lhs = Operand::row_major(d_y, dims.outputs);
     let rhs = Operand::row_major(weight, dims.outputs).transposed();
-    product(dims.rows * dims.inputs, |dst| {
-        // SAFETY: dy is [rows, outputs], W^T is [outputs, inputs] and dst [rows, inputs] is fresh.
-        unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), lhs, rhs, Start::Zero) }
-    })
+    let dst = d_x.as_mut_ptr().cast();
+    // SAFETY: dy is [rows, outputs], W^T is [outputs, inputs] and d_x [rows, inputs]; the GEMM only writes d_x.
+    unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), lhs, rhs, Start::Zero) }
 }
 
-/// dL/dW [inputs, outputs] = x^T dy.
-pub(super) fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims) -> Vec<f32> {
+/// dL/dW [inputs, outputs] = x^T dy, written to every element of `d_w`.
+pub(super) fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims, d_w: &mut [MaybeUninit<f32>]) {
     assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
     assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
+    assert_eq!(d_w.len(), dims.inputs * dims.outputs, "weight gradient length");
     let lhs = Operand::row_major(x, dims.inputs).transposed();
     let rhs = Operand::row_major(d_y, dims.outputs);
-    product(dims.inputs * dims.outputs, |dst| {
-        // SAFETY: x^T is [inputs, rows], dy is [rows, outputs] and dst [inputs, outputs] is fresh.
-        unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), lhs, rhs, Start::Zero) }
-    })
+    let dst = d_w.as_mut_ptr().cast();
+    // SAFETY: x^T is [inputs, rows], dy is [rows, outputs] and d_w [inputs, outputs]; the GEMM only writes d_w.
+    unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), lhs, rhs, Start::Zero) }
 }
 
 /// Columns of dL/db per rayon task.
@@ -72,15 +75,6 @@ pub(super) fn linear_bias_grad(d_y: &[f32], outputs: usize) -> Vec<f32> {
 fn check(x: &[f32], weight: &[f32], dims: LinearDims) {
     assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
     assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
-}
-
-/// A buffer of `len` values that `write` fills completely (an empty sum, when the inner size is 0, is its start).
-fn product(len: usize, write: impl FnOnce(*mut f32)) -> Vec<f32> {
-    let mut values = Vec::with_capacity(len);
-    write(values.as_mut_ptr());
-    // SAFETY: `write` ran a GEMM that does not read its destination and writes every one of its `len` elements.
-    unsafe { values.set_len(len) };
-    values
 }
 
 #[cfg(test)]

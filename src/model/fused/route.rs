@@ -5,6 +5,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, BackendTypes, DType, Flex};
 use burn::tensor::Tensor;
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 use std::thread::LocalKey;
 
 /// The autodiff backend the fused ops implement a backward for (burn's default: no gradient checkpointing).
@@ -78,10 +79,17 @@ pub(crate) fn contiguous(tensor: &FlexTensor) -> FlexTensor {
     if tensor.as_slice::<f32>().is_some() { tensor.clone() } else { tensor.to_contiguous() }
 }
 
-/// A new f32 flex tensor of `shape` whose values `fill` writes.
-pub(crate) fn new_tensor(shape: burn::backend::Shape, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
-    let mut values = vec![0.0f32; shape.num_elements()];
-    fill(&mut values);
+/// A new f32 flex tensor of `shape` whose values `fill` writes, without zero-filling them first (a `vec![0.0; n]` over
+/// reused heap memory is a memset: 3% of a vit_mnist training step's time).
+///
+/// # Safety
+/// `fill` must write every element.
+pub(crate) unsafe fn new_tensor(shape: burn::backend::Shape, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> FlexTensor {
+    let len = shape.num_elements();
+    let mut values = Vec::with_capacity(len);
+    fill(&mut values.spare_capacity_mut()[..len]);
+    // SAFETY: `fill` wrote all `len` elements (the caller's contract).
+    unsafe { values.set_len(len) };
     FlexTensor::from_data(burn::tensor::TensorData::new(values, shape))
 }
 
