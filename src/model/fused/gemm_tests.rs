@@ -30,6 +30,15 @@ impl Matrix {
     }
 }
 
+fn operands(lhs: &Matrix, rhs: &Matrix) -> (Operand, Operand) {
+    (lhs.operand(), rhs.operand())
+}
+
+/// Each column of `matrix` summed in f32, row after row from zero: the order the column sums must keep.
+fn row_order_column_sums(matrix: &Matrix) -> Vec<f32> {
+    (0..matrix.cols).map(|j| (0..matrix.rows).fold(0.0f32, |sum, p| sum + matrix.at(p, j) as f32)).collect()
+}
+
 /// A start value's (row, column) element, as the reference sees it.
 type StartValue<'a> = Box<dyn Fn(usize, usize) -> f64 + 'a>;
 
@@ -78,9 +87,7 @@ fn packed_gemm_matches_the_reference_for_edges_blocks_and_transposes() {
                 // A destination that is only written starts as NaN: reading it would show.
                 let mut dst = if matches!(start, Start::Dst) { old.clone() } else { vec![f32::NAN; m * n] };
                 // SAFETY: the operands are m x k and k x n, dst is m x n, the bias n values; nothing aliases.
-                unsafe {
-                    packed_gemm::packed_gemm(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), start)
-                };
+                unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), start, None) };
                 assert_close(&dst, &reference(&lhs, &rhs, start_value), &format!("{what} {start:?}"));
             }
         }
@@ -102,7 +109,7 @@ fn row_and_column_bands_cover_the_product_exactly_once() {
             let mut dst = vec![f32::NAN; m * n];
             let start = Start::Row(bias.as_ptr());
             // SAFETY: as above.
-            unsafe { banded(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), start, bands) };
+            unsafe { banded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), start, (bands, None)) };
             assert_close(&dst, &want, &format!("{m}x{n}x{k} in {bands} bands"));
         }
     }
@@ -117,9 +124,7 @@ fn both_gemm_paths_agree_through_the_threaded_entry() {
     let run = || {
         let mut dst = vec![f32::NAN; m * n];
         // SAFETY: as above.
-        unsafe {
-            gemm_threaded(dst.as_mut_ptr(), n, (m, n, k), lhs.operand(), rhs.operand(), Start::Row(bias.as_ptr()))
-        };
+        unsafe { gemm_threaded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), Start::Row(bias.as_ptr()), None) };
         dst
     };
     assert_close(&run(), &want, "default path");
@@ -137,11 +142,48 @@ fn an_empty_inner_dimension_leaves_the_start_values() {
     let mut dst = vec![f32::NAN; 12];
     let start = Start::Row(bias.as_ptr());
     // SAFETY: the operands are empty, dst is 3 x 4 and the bias 4 values.
-    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), start) };
+    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), operands(&lhs, &rhs), start, None) };
     assert_eq!(dst, [bias, bias, bias].concat());
     let mut dst = vec![f32::NAN; 12];
     let start = Start::Zero;
     // SAFETY: as above.
-    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), lhs.operand(), rhs.operand(), start) };
+    unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), 4, (3, 4, 0), operands(&lhs, &rhs), start, None) };
     assert_eq!(dst, vec![0.0; 12]);
+}
+
+#[test]
+fn column_sums_of_the_right_operand_are_bit_identical_to_row_order_sums_on_every_path() {
+    // Tall (row bands: only the first sums), wide (column bands), a transposed right operand (the strided packing),
+    // depth past one 384-row block, and columns past one 1024-column block.
+    for (m, n, k, rhs_transposed) in
+        [(300, 40, 500, false), (20, 200, 900, false), (50, 37, 400, true), (12, 1030, 7, false)]
+    {
+        let (lhs, rhs) = (Matrix::new(m, k, 9, false), Matrix::new(k, n, 10, rhs_transposed));
+        let want_sums = row_order_column_sums(&rhs);
+        let want = reference(&lhs, &rhs, |_, _| 0.0);
+        let what = format!("{m}x{n}x{k}, rhs transposed {rhs_transposed}");
+        let run = |bands: Option<usize>| {
+            let (mut dst, mut sums) = (vec![f32::NAN; m * n], vec![0.0f32; n]);
+            let sums_at = Some(ColumnSums::new(&mut sums));
+            // SAFETY: the operands are m x k and k x n, dst is m x n and the sums n values; nothing aliases.
+            unsafe {
+                match bands {
+                    #[cfg(target_arch = "x86_64")]
+                    Some(bands) => {
+                        banded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), Start::Zero, (bands, sums_at))
+                    }
+                    _ => gemm_threaded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), Start::Zero, sums_at),
+                }
+            };
+            (dst, sums)
+        };
+        let mut paths = vec![("threaded entry", run(None)), ("gemm crate", with_crate_gemm(|| run(None)))];
+        if crate::model::fused::packed_gemm::available() {
+            paths.extend([1, 2, 3].map(|bands| ("bands", run(Some(bands)))));
+        }
+        for (path, (dst, sums)) in paths {
+            assert_close(&dst, &want, &format!("{what}, {path}"));
+            assert_eq!(sums, want_sums, "{what}, {path}: column sums");
+        }
+    }
 }

@@ -71,14 +71,20 @@ impl Backward<Flex, 3> for LinearBackward {
             let d_x = unsafe { matrix(dims.rows, dims.inputs, |d_x| linear_input_grad(d_y, values(&w), dims, d_x)) };
             grads.register::<Flex>(node.id, d_x);
         }
+        // The weight gradient's GEMM sums the bias gradient as it packs dy; without it, a pass of its own does.
+        let mut d_b = b_node.as_ref().map(|_| vec![0.0f32; dims.outputs]);
         if let Some(node) = w_node {
             // SAFETY: the kernel writes every element of d_w.
-            let d_w =
-                unsafe { matrix(dims.inputs, dims.outputs, |d_w| linear_weight_grad(values(&x), d_y, dims, d_w)) };
+            let d_w = unsafe {
+                matrix(dims.inputs, dims.outputs, |d_w| {
+                    linear_weight_grad(values(&x), d_y, dims, d_w, d_b.as_deref_mut())
+                })
+            };
             grads.register::<Flex>(node.id, d_w);
+        } else if let Some(d_b) = d_b.as_mut() {
+            *d_b = linear_bias_grad(d_y, dims.outputs);
         }
-        if let Some(node) = b_node {
-            let d_b = linear_bias_grad(d_y, dims.outputs);
+        if let (Some(node), Some(d_b)) = (b_node, d_b) {
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(d_b, [dims.outputs])));
         }
     }

@@ -2,7 +2,7 @@
 //! GEMM written straight into a fresh, unfilled buffer (no zero fill, no transposed copies, the bias as the GEMM's start
 //! row).
 
-use super::strided_gemm::{Operand, Start, gemm_threaded};
+use super::strided_gemm::{ColumnSums, Operand, Start, gemm_threaded};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -25,9 +25,8 @@ pub(super) fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Line
     let (lhs, rhs) = (Operand::row_major(x, dims.inputs), Operand::row_major(weight, dims.outputs));
     let start = Start::Row(bias.as_ptr());
     // SAFETY: x, W, the bias and y have the extents checked above; the GEMM only writes y.
-    unsafe {
-        gemm_threaded(y.as_mut_ptr().cast(), dims.outputs, (dims.rows, dims.outputs, dims.inputs), lhs, rhs, start)
-    }
+    let dst = y.as_mut_ptr().cast();
+    unsafe { gemm_threaded(dst, dims.outputs, (dims.rows, dims.outputs, dims.inputs), (lhs, rhs), start, None) }
 }
 
 /// dL/dx [rows, inputs] = dy W^T, written to every element of `d_x`.
@@ -39,19 +38,32 @@ pub(super) fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims, d
     let rhs = Operand::row_major(weight, dims.outputs).transposed();
     let dst = d_x.as_mut_ptr().cast();
     // SAFETY: dy is [rows, outputs], W^T is [outputs, inputs] and d_x [rows, inputs]; the GEMM only writes d_x.
-    unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), lhs, rhs, Start::Zero) }
+    unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), (lhs, rhs), Start::Zero, None) }
 }
 
-/// dL/dW [inputs, outputs] = x^T dy, written to every element of `d_w`.
-pub(super) fn linear_weight_grad(x: &[f32], d_y: &[f32], dims: LinearDims, d_w: &mut [MaybeUninit<f32>]) {
+/// dL/dW [inputs, outputs] = x^T dy, written to every element of `d_w`; with `d_b`, dL/db [outputs] too, summed
+/// while the GEMM packs dy (the same values in the same row order as `linear_bias_grad`).
+pub(super) fn linear_weight_grad(
+    x: &[f32],
+    d_y: &[f32],
+    dims: LinearDims,
+    d_w: &mut [MaybeUninit<f32>],
+    d_b: Option<&mut [f32]>,
+) {
     assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
     assert_eq!(d_y.len(), dims.rows * dims.outputs, "output gradient length");
     assert_eq!(d_w.len(), dims.inputs * dims.outputs, "weight gradient length");
+    let sums = d_b.map(|d_b| {
+        assert_eq!(d_b.len(), dims.outputs, "bias gradient length");
+        d_b.fill(0.0);
+        ColumnSums::new(d_b)
+    });
     let lhs = Operand::row_major(x, dims.inputs).transposed();
     let rhs = Operand::row_major(d_y, dims.outputs);
     let dst = d_w.as_mut_ptr().cast();
-    // SAFETY: x^T is [inputs, rows], dy is [rows, outputs] and d_w [inputs, outputs]; the GEMM only writes d_w.
-    unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), lhs, rhs, Start::Zero) }
+    // SAFETY: x^T is [inputs, rows], dy is [rows, outputs], d_w [inputs, outputs] and d_b [outputs]; the GEMM only
+    // writes d_w.
+    unsafe { gemm_threaded(dst, dims.outputs, (dims.inputs, dims.outputs, dims.rows), (lhs, rhs), Start::Zero, sums) }
 }
 
 /// Columns of dL/db per rayon task.

@@ -2,7 +2,7 @@
 //! loop order) and a 6x16 register-tile microkernel that prefetches its output tile. The `gemm` crate stays the
 //! fallback on other CPUs and runs attention's per-head products (see `strided_gemm`).
 
-use super::strided_gemm::{Operand, Start};
+use super::strided_gemm::{ColumnSums, Operand, Start};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -68,9 +68,9 @@ pub(super) unsafe fn packed_gemm(
     dst: *mut f32,
     ldc: usize,
     (m, n, k): (usize, usize, usize),
-    lhs: Operand,
-    rhs: Operand,
+    (lhs, rhs): (Operand, Operand),
     start: Start,
+    rhs_sums: Option<ColumnSums>,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -99,8 +99,12 @@ pub(super) unsafe fn packed_gemm(
                 let kc = KC.min(k - pc);
                 // Later depth blocks add to what the first one wrote.
                 let block_start = if pc == 0 { start } else { Start::Dst };
-                // SAFETY: the block lies inside rhs's extent; b_pack holds KC * NC (rounded up to NR) values.
-                unsafe { pack_rhs(b_pack, rhs.offset(pc, jc), kc, nc) };
+                // SAFETY: the block lies inside rhs's extent; b_pack holds KC * NC (rounded up to NR) values; the sums
+                // hold n columns. Depth blocks run in order, so each column is summed in row order.
+                unsafe {
+                    let sums = rhs_sums.map(|s| s.shifted_to_column(jc));
+                    pack_rhs(b_pack, rhs.offset(pc, jc), (kc, nc), sums)
+                };
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
                     // SAFETY: the block at (ic, pc) is inside lhs; a_pack holds MC (rounded up to MR) x KC values.
@@ -138,19 +142,20 @@ unsafe fn fill_empty_product(dst: *mut f32, ldc: usize, (m, n): (usize, usize), 
     }
 }
 
-/// Packs rhs[kc, nc] into 16-column panels, each kc rows of 16 contiguous values, zero-padded past nc.
+/// Packs rhs[kc, nc] into 16-column panels, each kc rows of 16 contiguous values, zero-padded past nc; adds each
+/// column's values to its sum, in row order, when given sums.
 ///
 /// # Safety
-/// rhs must be valid for kc x nc; `pack` must hold kc * nc rounded up to NR.
-unsafe fn pack_rhs(pack: &mut [f32], rhs: Operand, kc: usize, nc: usize) {
+/// rhs must be valid for kc x nc; `pack` must hold kc * nc rounded up to NR; the sums hold nc columns.
+unsafe fn pack_rhs(pack: &mut [f32], rhs: Operand, (kc, nc): (usize, usize), sums: Option<ColumnSums>) {
     for (panel, j0) in (0..nc).step_by(NR).enumerate() {
         // SAFETY: the panel's columns j0.. and rows 0..kc are inside rhs; its pack slot is kc * NR values.
         unsafe {
             pack_panel::<NR>(
                 &mut pack[panel * kc * NR..(panel + 1) * kc * NR],
                 rhs.offset(0, j0).transposed(),
-                NR.min(nc - j0),
-                kc,
+                (NR.min(nc - j0), kc),
+                sums.map(|s| s.shifted_to_column(j0)),
             )
         };
     }
@@ -164,36 +169,64 @@ unsafe fn pack_lhs(pack: &mut [f32], lhs: Operand, mc: usize, kc: usize) {
     for (panel, i0) in (0..mc).step_by(MR).enumerate() {
         // SAFETY: the panel's rows i0.. and columns 0..kc are inside lhs; its pack slot is kc * MR values.
         unsafe {
-            pack_panel::<MR>(&mut pack[panel * kc * MR..(panel + 1) * kc * MR], lhs.offset(i0, 0), MR.min(mc - i0), kc)
+            pack_panel::<MR>(
+                &mut pack[panel * kc * MR..(panel + 1) * kc * MR],
+                lhs.offset(i0, 0),
+                (MR.min(mc - i0), kc),
+                None,
+            )
         };
     }
 }
 
 /// out[p * LANES + i] = src(i, p) for i < count, p < depth, zeros for count <= i < LANES: `count` lines of a panel,
-/// interleaved. Reads along whichever of src's strides is 1.
+/// interleaved. Reads along whichever of src's strides is 1. With sums, sums[i] += src(i, p) in the order of p.
 ///
 /// # Safety
-/// src must be valid for count x depth; out holds depth * LANES values; count <= LANES.
+/// src must be valid for count x depth; out holds depth * LANES values; count <= LANES; the sums hold count lines.
 #[inline(always)]
-unsafe fn pack_panel<const LANES: usize>(out: &mut [f32], src: Operand, count: usize, depth: usize) {
+unsafe fn pack_panel<const LANES: usize>(
+    out: &mut [f32],
+    src: Operand,
+    (count, depth): (usize, usize),
+    sums: Option<ColumnSums>,
+) {
     let (ptr, line_stride, depth_stride) = src.raw();
     if count < LANES {
         out.fill(0.0);
     }
     let out = out.as_mut_ptr();
-    // SAFETY: every read is (i, p) with i < count, p < depth; every write is below depth * LANES.
+    // SAFETY: every read is (i, p) with i < count, p < depth; every write is below depth * LANES or a line's sum.
     unsafe {
         if line_stride == 1 && count == LANES {
             // Each depth step's LANES values are contiguous: a fixed-size copy the compiler turns into vector moves.
+            // The sums run in a local array (registers), not through memory at every depth step.
+            let mut totals = [0.0f32; LANES];
+            if let Some(sums) = sums {
+                totals.iter_mut().enumerate().for_each(|(i, total)| *total = *sums.at(i));
+            }
             for p in 0..depth {
-                std::ptr::copy_nonoverlapping(ptr.offset(p as isize * depth_stride), out.add(p * LANES), LANES);
+                let from = ptr.offset(p as isize * depth_stride);
+                std::ptr::copy_nonoverlapping(from, out.add(p * LANES), LANES);
+                if sums.is_some() {
+                    totals.iter_mut().enumerate().for_each(|(i, total)| *total += *from.add(i));
+                }
+            }
+            if let Some(sums) = sums {
+                totals.iter().enumerate().for_each(|(i, &total)| *sums.at(i) = total);
             }
         } else {
             // Each line is read along its own stride (contiguous when depth_stride is 1).
             for i in 0..count {
                 let line = ptr.offset(i as isize * line_stride);
+                let mut sum = sums.map_or(0.0, |s| *s.at(i));
                 for p in 0..depth {
-                    *out.add(p * LANES + i) = *line.offset(p as isize * depth_stride);
+                    let value = *line.offset(p as isize * depth_stride);
+                    *out.add(p * LANES + i) = value;
+                    sum += value;
+                }
+                if let Some(sums) = sums {
+                    *sums.at(i) = sum;
                 }
             }
         }
@@ -249,7 +282,7 @@ unsafe fn left_panel(left: Left, edge: &mut [f32], ip: usize, i0: usize, rows: u
         }
         Left::InPlace(lhs) => {
             // SAFETY: rows i0..i0 + rows are inside the block; edge holds MR * kc values.
-            unsafe { pack_panel::<MR>(&mut edge[..MR * kc], lhs.offset(i0, 0), rows, kc) };
+            unsafe { pack_panel::<MR>(&mut edge[..MR * kc], lhs.offset(i0, 0), (rows, kc), None) };
             LeftPanel { ptr: edge.as_ptr(), rows: 1, depth: MR }
         }
     }

@@ -97,6 +97,50 @@ impl Start {
     }
 }
 
+/// Where a product also adds up its right operand's columns, in row order (`sums[j] += rhs[p][j]` for p = 0, 1, ...):
+/// a linear layer's bias gradient, taken while the weight gradient's GEMM packs the output gradient instead of in a
+/// pass of its own over it (which read the whole output gradient from memory again: 3% of a vit_mnist step).
+#[derive(Clone, Copy)]
+pub(super) struct ColumnSums(*mut f32);
+
+// SAFETY: each band adds to its own columns only, and the caller keeps the sums alive across the whole call.
+unsafe impl Send for ColumnSums {}
+unsafe impl Sync for ColumnSums {}
+
+impl ColumnSums {
+    /// Sums to add to, one per column of the right operand.
+    pub(super) fn new(sums: &mut [f32]) -> Self {
+        Self(sums.as_mut_ptr())
+    }
+
+    /// The sums of the columns from `col` on.
+    ///
+    /// # Safety
+    /// `col` must be inside the right operand.
+    pub(super) unsafe fn shifted_to_column(self, col: usize) -> Self {
+        // SAFETY: forwarded from the caller.
+        Self(unsafe { self.0.add(col) })
+    }
+
+    /// Column j's running sum.
+    pub(super) fn at(self, j: usize) -> *mut f32 {
+        self.0.wrapping_add(j)
+    }
+
+    /// Adds rows 0..k of `rhs` (n columns), in row order.
+    ///
+    /// # Safety
+    /// rhs must be valid for k x n, and the sums for n columns.
+    unsafe fn add_rows(self, rhs: Operand, (k, n): (usize, usize)) {
+        for p in 0..k {
+            for j in 0..n {
+                // SAFETY: (p, j) is inside rhs and j inside the sums.
+                unsafe { *self.at(j) += *rhs.ptr.offset(p as isize * rhs.rows + j as isize * rhs.cols) };
+            }
+        }
+    }
+}
+
 /// A destination pointer that the bands of one product share; each band writes only its own rows or columns.
 #[derive(Clone, Copy)]
 struct Destination(*mut f32);
@@ -135,24 +179,30 @@ pub(super) unsafe fn gemm(
 }
 
 /// dst[m, n] (row stride `dst_rows`) = start + lhs[m, k] rhs[k, n]; on rayon's threads when the product is large.
+/// With `rhs_sums`, rhs's columns are also added to them.
 ///
 /// # Safety
-/// Every operand (and a `Start::Row` of n values) must be valid for its extent, and `dst` must not alias them.
+/// Every operand (and a `Start::Row` of n values, and the n sums) must be valid for its extent, and `dst` must not
+/// alias them.
 pub(super) unsafe fn gemm_threaded(
     dst: *mut f32,
     dst_rows: usize,
     (m, n, k): (usize, usize, usize),
-    lhs: Operand,
-    rhs: Operand,
+    (lhs, rhs): (Operand, Operand),
     start: Start,
+    rhs_sums: Option<ColumnSums>,
 ) {
     let large = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_PRODUCT;
     #[cfg(target_arch = "x86_64")]
     if packed_gemm::available() && !crate_gemm_forced() {
         let bands = if large { rayon::current_num_threads() } else { 1 };
         // SAFETY: forwarded from the caller; the CPU has AVX2 and FMA.
-        unsafe { banded(dst, dst_rows, (m, n, k), lhs, rhs, start, bands) };
+        unsafe { banded(dst, dst_rows, (m, n, k), (lhs, rhs), start, (bands, rhs_sums)) };
         return;
+    }
+    if let Some(sums) = rhs_sums {
+        // SAFETY: forwarded from the caller.
+        unsafe { sums.add_rows(rhs, (k, n)) };
     }
     let parallelism = if large { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     let accumulate = match start {
@@ -172,7 +222,8 @@ pub(super) unsafe fn gemm_threaded(
 
 /// The product in `bands` independent `packed_gemm` calls on rayon's threads: bands of rows when dst is at least as
 /// tall as wide, else bands of columns (each band packs its own copy of the shared operand, a k x n or m x k copy
-/// against a band's m x n x k / bands multiply-adds).
+/// against a band's m x n x k / bands multiply-adds). Column sums are taken by the first row band, or by each column
+/// band for its own columns.
 ///
 /// # Safety
 /// As `gemm_threaded`, and the CPU must have AVX2 and FMA.
@@ -181,10 +232,9 @@ unsafe fn banded(
     dst: *mut f32,
     dst_rows: usize,
     (m, n, k): (usize, usize, usize),
-    lhs: Operand,
-    rhs: Operand,
+    (lhs, rhs): (Operand, Operand),
     start: Start,
-    bands: usize,
+    (bands, rhs_sums): (usize, Option<ColumnSums>),
 ) {
     let by_rows = m >= n;
     let (extent, align) = if by_rows { (m, packed_gemm::MR) } else { (n, packed_gemm::NR) };
@@ -197,11 +247,13 @@ unsafe fn banded(
         unsafe {
             if by_rows {
                 let at = out.at(first * dst_rows);
-                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), lhs.offset(first, 0), rhs, start);
+                let sums = rhs_sums.filter(|_| first == 0);
+                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), (lhs.offset(first, 0), rhs), start, sums);
             } else {
                 let at = out.at(first);
                 let band_start = start.shifted_to_column(first);
-                packed_gemm::packed_gemm(at, dst_rows, (m, len, k), lhs, rhs.offset(0, first), band_start);
+                let sums = rhs_sums.map(|s| s.shifted_to_column(first));
+                packed_gemm::packed_gemm(at, dst_rows, (m, len, k), (lhs, rhs.offset(0, first)), band_start, sums);
             }
         }
     });
