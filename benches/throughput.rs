@@ -323,13 +323,16 @@ fn run_dense(case: &Case, shape: &VitShape, tensors: &NamedTensors, steps: usize
 
 /// Batch size of the inference comparison against the MAC reduction.
 const MAC_BATCH: usize = 64;
+/// Timed batch-64 passes per model: with 5, the pruned/dense ratio moved by about 0.1 between runs on a 2-core VM.
+const MAC_PASSES: usize = 15;
 
-/// Inference at batch 64 of the dense and the pruned model (interleaved, 1 warm-up and 5 timed passes each), and
-/// the pruned speedup as a fraction of the MAC reduction (1.0 = the model runs as much faster as it has fewer MACs).
+/// Inference at batch 64 of the dense and the pruned model (interleaved, 1 warm-up and `MAC_PASSES` timed passes
+/// each), and the pruned speedup as a fraction of the MAC reduction (1.0 = the model runs as much faster as it has
+/// fewer MACs).
 fn print_mac_scaling(preset: &str, models: [(&VitShape, &NamedTensors); 2]) {
     let mut variants =
         models.map(|(shape, tensors)| Variant::new("b64", shape.clone(), tensors, MAC_BATCH, KernelPath::Fused));
-    for pass in 0..6 {
+    for pass in 0..=MAC_PASSES {
         variants.iter_mut().for_each(|v| v.infer_pass(pass >= 1));
     }
     let [dense, pruned] = variants.map(|v| (macs_per_image(&v.shape) as f64, v.rates().infer_batch_s));
