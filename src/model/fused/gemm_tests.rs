@@ -155,8 +155,9 @@ fn an_empty_inner_dimension_leaves_the_start_values() {
 fn column_sums_of_the_right_operand_are_bit_identical_to_row_order_sums_on_every_path() {
     // Tall (row bands: only the first sums), wide (column bands), a transposed right operand (the strided packing),
     // depth past one 384-row block, and columns past one 1024-column block.
+    // An empty left operand (m = 0) has no product to compute, but its right operand's columns are still summed.
     for (m, n, k, rhs_transposed) in
-        [(300, 40, 500, false), (20, 200, 900, false), (50, 37, 400, true), (12, 1030, 7, false)]
+        [(300, 40, 500, false), (20, 200, 900, false), (50, 37, 400, true), (12, 1030, 7, false), (0, 20, 30, false)]
     {
         let (lhs, rhs) = (Matrix::new(m, k, 9, false), Matrix::new(k, n, 10, rhs_transposed));
         let want_sums = row_order_column_sums(&rhs);
@@ -168,7 +169,6 @@ fn column_sums_of_the_right_operand_are_bit_identical_to_row_order_sums_on_every
             // SAFETY: the operands are m x k and k x n, dst is m x n and the sums n values; nothing aliases.
             unsafe {
                 match bands {
-                    #[cfg(target_arch = "x86_64")]
                     Some(bands) => {
                         banded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), Start::Zero, (bands, sums_at))
                     }

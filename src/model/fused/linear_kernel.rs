@@ -41,8 +41,8 @@ pub(super) fn linear_input_grad(d_y: &[f32], weight: &[f32], dims: LinearDims, d
     unsafe { gemm_threaded(dst, dims.inputs, (dims.rows, dims.inputs, dims.outputs), (lhs, rhs), Start::Zero, None) }
 }
 
-/// dL/dW [inputs, outputs] = x^T dy, written to every element of `d_w`; with `d_b`, dL/db [outputs] too, summed
-/// while the GEMM packs dy (the same values in the same row order as `linear_bias_grad`).
+/// dL/dW [inputs, outputs] = x^T dy, written to every element of `d_w`; with `d_b` (zeros), dL/db [outputs] is added to
+/// it while the GEMM packs dy (the same values in the same row order as `linear_bias_grad`).
 pub(super) fn linear_weight_grad(
     x: &[f32],
     d_y: &[f32],
@@ -55,7 +55,6 @@ pub(super) fn linear_weight_grad(
     assert_eq!(d_w.len(), dims.inputs * dims.outputs, "weight gradient length");
     let sums = d_b.map(|d_b| {
         assert_eq!(d_b.len(), dims.outputs, "bias gradient length");
-        d_b.fill(0.0);
         ColumnSums::new(d_b)
     });
     let lhs = Operand::row_major(x, dims.inputs).transposed();

@@ -73,6 +73,11 @@ pub(super) unsafe fn packed_gemm(
     rhs_sums: Option<ColumnSums>,
 ) {
     if m == 0 || n == 0 {
+        if let Some(sums) = rhs_sums {
+            // No product, so no packing, but the right operand's columns are still to be summed.
+            // SAFETY: forwarded from the caller.
+            unsafe { sums.add_rows(rhs, (k, n)) };
+        }
         return;
     }
     if k == 0 {

@@ -131,7 +131,7 @@ impl ColumnSums {
     ///
     /// # Safety
     /// rhs must be valid for k x n, and the sums for n columns.
-    unsafe fn add_rows(self, rhs: Operand, (k, n): (usize, usize)) {
+    pub(super) unsafe fn add_rows(self, rhs: Operand, (k, n): (usize, usize)) {
         for p in 0..k {
             for j in 0..n {
                 // SAFETY: (p, j) is inside rhs and j inside the sums.

@@ -193,6 +193,24 @@ fn linear_weight_and_bias_gradients_match_burns() {
 }
 
 #[test]
+fn linear_bias_gradient_matches_burns_with_the_weight_frozen() {
+    // Without a weight gradient there is no GEMM to sum dy while it packs it: the bias takes its own pass.
+    let device = Device::flex().autodiff();
+    let mut layer = dense_layer(40, 24, &device);
+    layer.weight = layer.weight.clone().set_require_grad(false);
+    let x = Tensor::from_data(input([3, 50, 40], 5, &Device::flex()).to_data(), &device);
+    let upstream = Tensor::from_data(input([3, 50, 24], 6, &Device::flex()).to_data(), &device);
+    let grads_of = |out: Tensor<3>| {
+        let grads = (out * upstream.clone()).sum().backward();
+        assert!(layer.weight.val().grad(&grads).is_none(), "a frozen weight gets no gradient");
+        layer.bias.as_ref().unwrap().val().grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap()
+    };
+    let fused = grads_of(linear(&layer, x.clone()));
+    let composed = with_composed_ops(|| grads_of(layer.forward(x.clone())));
+    assert!(relative(&fused, &composed) < 1e-5, "bias gradients differ");
+}
+
+#[test]
 fn linear_gradients_are_bit_identical_from_run_to_run() {
     let device = Device::flex().autodiff();
     let layer = dense_layer(192, 384, &device);
