@@ -7,19 +7,31 @@ use super::simd_math::{dot8, exp, fma_dispatch, madd, max8, min8, normal_cdf, sq
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
-/// Elements per rayon task: big enough to amortise the task, small enough to balance 2-16 threads.
+/// Elements per rayon task, about: big enough to amortise the task, small enough to balance 2-16 threads.
 const TASK_ELEMENTS: usize = 16 * 1024;
+/// The task count of a split op is rounded up to a multiple of this, so that 2 or 4 threads get equal shares (7 tasks
+/// on 2 threads left one idle for a seventh of LayerNorm's time).
+const TASK_MULTIPLE: usize = 4;
+/// Element-wise ops split their values in multiples of this many (whole vectors, no scalar tail inside a task).
+const LANE_GROUP: usize = 64;
 /// 1 / sqrt(2 pi).
 const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
-/// Elements per task, a whole number of rows of `row_len`.
-fn task_len(row_len: usize) -> usize {
-    (TASK_ELEMENTS / row_len.max(1)).max(1) * row_len.max(1)
+/// Elements per task over `len` values in rows of `row_len`: a whole number of rows, the tasks about `TASK_ELEMENTS`
+/// each and, when there is more than one, a multiple of `TASK_MULTIPLE` of them of equal size. It depends on the shape
+/// alone, never on the thread count, so a reduction summed per task adds in the same order on every machine.
+fn task_len(len: usize, row_len: usize) -> usize {
+    let row_len = row_len.max(1);
+    let rows = len / row_len;
+    let tasks = len.div_ceil(TASK_ELEMENTS);
+    let tasks = if tasks > 1 { tasks.next_multiple_of(TASK_MULTIPLE) } else { 1 };
+    rows.div_ceil(tasks).max(1) * row_len
 }
 
 /// Exact GELU, x * Phi(x), written to every element of `out`.
 pub(super) fn gelu(x: &[f32], out: &mut [MaybeUninit<f32>]) {
-    out.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(o, x)| gelu_chunk(x, o));
+    let task = task_len(x.len(), LANE_GROUP);
+    out.par_chunks_mut(task).zip(x.par_chunks(task)).for_each(|(o, x)| gelu_chunk(x, o));
 }
 
 #[inline(always)]
@@ -33,7 +45,7 @@ fma_dispatch!(fn gelu_chunk(x: &[f32], out: &mut [MaybeUninit<f32>]) => gelu_bod
 
 /// Exact GELU written over its input (the inference path, where nothing else holds the pre-activation).
 pub(super) fn gelu_in_place(values: &mut [f32]) {
-    values.par_chunks_mut(TASK_ELEMENTS).for_each(gelu_chunk_in_place);
+    values.par_chunks_mut(task_len(values.len(), LANE_GROUP)).for_each(gelu_chunk_in_place);
 }
 
 #[inline(always)]
@@ -47,7 +59,8 @@ fma_dispatch!(fn gelu_chunk_in_place(values: &mut [f32]) => gelu_in_place_body);
 
 /// Gradient of GELU, grad * (Phi(x) + x * phi(x)), written over `grad`.
 pub(super) fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
-    grad.par_chunks_mut(TASK_ELEMENTS).zip(x.par_chunks(TASK_ELEMENTS)).for_each(|(g, x)| gelu_backward_chunk(x, g));
+    let task = task_len(x.len(), LANE_GROUP);
+    grad.par_chunks_mut(task).zip(x.par_chunks(task)).for_each(|(g, x)| gelu_backward_chunk(x, g));
 }
 
 #[inline(always)]
@@ -62,7 +75,7 @@ fma_dispatch!(fn gelu_backward_chunk(x: &[f32], grad: &mut [f32]) => gelu_backwa
 
 /// softmax(scale * x) over rows of `row_len`, in place.
 pub(super) fn softmax_in_place(x: &mut [f32], row_len: usize, scale: f32) {
-    x.par_chunks_mut(task_len(row_len)).for_each(|rows| softmax_rows(rows, row_len, scale));
+    x.par_chunks_mut(task_len(x.len(), row_len)).for_each(|rows| softmax_rows(rows, row_len, scale));
 }
 
 #[inline(always)]
@@ -85,7 +98,7 @@ fma_dispatch!(
 
 /// Gradient of softmax(scale * x) from its output y, scale * y * (g - sum(g * y)), written over `grad`.
 pub(super) fn softmax_backward_in_place(y: &[f32], grad: &mut [f32], row_len: usize, scale: f32) {
-    let task = task_len(row_len);
+    let task = task_len(y.len(), row_len);
     grad.par_chunks_mut(task).zip(y.par_chunks(task)).for_each(|(g, y)| softmax_backward_rows(y, g, row_len, scale));
 }
 
@@ -130,7 +143,7 @@ pub(super) fn layer_norm(x: &[f32], norm: NormParams<'_>, out: &mut [MaybeUninit
     let d = norm.gamma.len();
     let rows = x.len() / d;
     let (mut mean, mut rstd) = (vec![0.0; rows], vec![0.0; rows]);
-    let task = task_len(d);
+    let task = task_len(x.len(), d);
     out.par_chunks_mut(task)
         .zip(x.par_chunks(task))
         .zip(mean.par_chunks_mut(task / d).zip(rstd.par_chunks_mut(task / d)))
@@ -170,7 +183,7 @@ pub(super) fn layer_norm_backward_in_place(
     grad: &mut [f32],
 ) -> (Vec<f32>, Vec<f32>) {
     let d = gamma.len();
-    let task = task_len(d);
+    let task = task_len(x.len(), d);
     let partials: Vec<(Vec<f32>, Vec<f32>)> = grad
         .par_chunks_mut(task)
         .zip(x.par_chunks(task))
