@@ -1,6 +1,6 @@
 //! A Vision Transformer whose blocks each have their own head count and MLP width (timm's layout: pre-norm, exact GELU, class token).
 
-use super::fused::{AttentionDims, attention, gelu, layer_norm, linear, softmax_scaled};
+use super::fused::{AttentionDims, attention, gelu, layer_norm, linear, linear_residual, softmax_scaled};
 use super::shape::{BlockShape, VitShape};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
@@ -34,15 +34,27 @@ impl Attention {
     /// Attention over tokens [B, T, D]; also returns the maps and per-head outputs when `trace` is set.
     pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
         let [b, t, d] = x.dims();
+        let (merged, trace) = self.merged_heads(x, trace);
+        (linear(&self.proj, merged).reshape([b, t, d]), trace)
+    }
+
+    /// `residual + forward(x)`, the add done by the output projection (as a block's residual stream needs it).
+    pub fn forward_onto(&self, x: Tensor<3>, residual: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
+        let (merged, trace) = self.merged_heads(x, trace);
+        (linear_residual(&self.proj, merged, residual), trace)
+    }
+
+    /// The heads' outputs side by side [B * T, H * head_dim], before the output projection.
+    fn merged_heads(&self, x: Tensor<3>, trace: bool) -> (Tensor<2>, Option<BlockTrace>) {
+        let [b, t, d] = x.dims();
         let qkv = linear(&self.qkv, x.reshape([b * t, d]));
-        let (merged, trace) = if trace {
+        if trace {
             let (merged, block_trace) = self.attend_traced(qkv, b, t);
             (merged, Some(block_trace))
         } else {
             let dims = self.dims(b, t);
             (attention(qkv, dims, |qkv| self.attend_traced(qkv, b, t).0), None)
-        };
-        (linear(&self.proj, merged).reshape([b, t, d]), trace)
+        }
     }
 
     fn dims(&self, batch: usize, tokens: usize) -> AttentionDims {
@@ -88,6 +100,11 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         linear(&self.fc2, gelu(linear(&self.fc1, x)))
     }
+
+    /// `residual + forward(x)`, the add done by fc2 (as a block's residual stream needs it).
+    pub fn forward_onto<const D: usize>(&self, x: Tensor<2>, residual: Tensor<D>) -> Tensor<D> {
+        linear_residual(&self.fc2, gelu(linear(&self.fc1, x)), residual)
+    }
 }
 
 /// A pre-norm transformer block.
@@ -106,12 +123,10 @@ pub struct Block {
 impl Block {
     /// x + attn(norm1(x)), then + mlp(norm2(x)); `eps` is the norms' epsilon.
     pub fn forward(&self, x: Tensor<3>, eps: f64, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
-        let (attn_out, block_trace) = self.attn.forward(layer_norm(x.clone(), &self.norm1, eps), trace);
-        let x = x + attn_out;
+        let (x, block_trace) = self.attn.forward_onto(layer_norm(x.clone(), &self.norm1, eps), x, trace);
         let [b, t, d] = x.dims();
         let mlp_in = layer_norm(x.clone(), &self.norm2, eps).reshape([b * t, d]);
-        let x = x + self.mlp.forward(mlp_in).reshape([b, t, d]);
-        (x, block_trace)
+        (self.mlp.forward_onto(mlp_in, x), block_trace)
     }
 
     /// This block's shape.

@@ -1,5 +1,6 @@
 //! The strided GEMMs against a plain f64 triple loop: the packed kernel's edges, depth blocks and strides, its row and
-//! column bands, the three start values, and the `gemm` crate path behind `with_crate_gemm`.
+//! column bands, the four start values (a residual also in place), and the `gemm` crate path behind
+//! `with_crate_gemm`.
 
 use super::*;
 
@@ -61,10 +62,19 @@ fn assert_close(got: &[f32], want: &[f64], what: &str) {
     }
 }
 
-/// Shapes around the kernel's 6 x 16 tile, the 96-row and 1024-column blocks and the 384-deep block, with every
-/// transpose combination.
-const SHAPES: [(usize, usize, usize); 8] =
-    [(1, 1, 1), (5, 15, 3), (6, 16, 384), (7, 17, 385), (13, 33, 800), (97, 40, 20), (8, 1030, 9), (200, 3, 50)];
+/// Shapes around the kernel's 6 x 16 tile (and its 6 x 8 half for a last panel of 8 columns or fewer), the 96-row and
+/// 1024-column blocks and the 384-deep block, with every transpose combination.
+const SHAPES: [(usize, usize, usize); 9] = [
+    (1, 1, 1),
+    (5, 15, 3),
+    (6, 16, 384),
+    (7, 17, 385),
+    (13, 33, 800),
+    (97, 40, 20),
+    (12, 28, 10),
+    (8, 1030, 9),
+    (200, 3, 50),
+];
 
 #[test]
 fn packed_gemm_matches_the_reference_for_edges_blocks_and_transposes() {
@@ -89,6 +99,50 @@ fn packed_gemm_matches_the_reference_for_edges_blocks_and_transposes() {
                 // SAFETY: the operands are m x k and k x n, dst is m x n, the bias n values; nothing aliases.
                 unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), start, None) };
                 assert_close(&dst, &reference(&lhs, &rhs, start_value), &format!("{what} {start:?}"));
+            }
+            let want = reference(&lhs, &rhs, |i, j| f64::from(old[i * n + j]) + f64::from(bias[j]));
+            for in_place in [false, true] {
+                let mut dst = if in_place { old.clone() } else { vec![f32::NAN; m * n] };
+                let matrix = if in_place { dst.as_ptr() } else { old.as_ptr() };
+                let start = Start::Residual { matrix, row: bias.as_ptr() };
+                // SAFETY: as above; the residual matrix is m x n at dst's stride, dst itself when in place.
+                unsafe { packed_gemm::packed_gemm(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), start, None) };
+                assert_close(&dst, &want, &format!("{what} residual, in place {in_place}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_residual_start_is_added_on_every_path_and_in_place() {
+    // Tall (row bands shift the matrix by rows) and wide (column bands shift it by columns), past one depth block.
+    for (m, n, k) in [(100, 20, 30), (20, 100, 400), (1088, 96, 48)] {
+        let (lhs, rhs) = (Matrix::new(m, k, 11, false), Matrix::new(k, n, 12, false));
+        let bias: Vec<f32> = (0..n).map(|j| 0.5 - j as f32 * 0.01).collect();
+        let residual: Vec<f32> = (0..m * n).map(|i| (i % 17) as f32 * 0.25 - 2.0).collect();
+        let want = reference(&lhs, &rhs, |i, j| f64::from(residual[i * n + j]) + f64::from(bias[j]));
+        let run = |bands: Option<usize>, in_place: bool| {
+            let mut dst = if in_place { residual.clone() } else { vec![f32::NAN; m * n] };
+            let matrix = if in_place { dst.as_ptr() } else { residual.as_ptr() };
+            let start = Start::Residual { matrix, row: bias.as_ptr() };
+            // SAFETY: the operands are m x k and k x n, dst and the residual m x n, the bias n values; only the
+            // residual may be dst.
+            unsafe {
+                match bands {
+                    Some(bands) => banded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), start, (bands, None)),
+                    None => gemm_threaded(dst.as_mut_ptr(), n, (m, n, k), operands(&lhs, &rhs), start, None),
+                }
+            };
+            dst
+        };
+        for in_place in [false, true] {
+            let what = format!("{m}x{n}x{k}, in place {in_place}");
+            assert_close(&run(None, in_place), &want, &format!("{what}, threaded entry"));
+            assert_close(&with_crate_gemm(|| run(None, in_place)), &want, &format!("{what}, gemm crate"));
+            if crate::model::fused::packed_gemm::available() {
+                for bands in [2, 3] {
+                    assert_close(&run(Some(bands), in_place), &want, &format!("{what}, {bands} bands"));
+                }
             }
         }
     }

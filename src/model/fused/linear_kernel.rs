@@ -19,13 +19,45 @@ pub(super) struct LinearDims {
 
 /// y [rows, outputs] = x W + b, written to every element of `y`.
 pub(super) fn linear_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims, y: &mut [MaybeUninit<f32>]) {
-    check(x, weight, dims);
-    assert_eq!(bias.len(), dims.outputs, "bias length");
-    assert_eq!(y.len(), dims.rows * dims.outputs, "output length");
+    check_forward(x, weight, bias, dims, y.len());
+    // SAFETY: x, W, the bias and y have the extents checked above.
+    unsafe { product_onto(x, weight, dims, y.as_mut_ptr().cast(), Start::Row(bias.as_ptr())) }
+}
+
+/// y [rows, outputs] = residual + (x W + b), written to every element of `y` (a residual block's output projection,
+/// without a separate pass for the add).
+pub(super) fn linear_forward_onto(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    dims: LinearDims,
+    (residual, y): (&[f32], &mut [MaybeUninit<f32>]),
+) {
+    check_forward(x, weight, bias, dims, y.len());
+    assert_eq!(residual.len(), y.len(), "residual length");
+    let start = Start::Residual { matrix: residual.as_ptr(), row: bias.as_ptr() };
+    // SAFETY: x, W, the bias, the residual and y have the extents checked above.
+    unsafe { product_onto(x, weight, dims, y.as_mut_ptr().cast(), start) }
+}
+
+/// residual [rows, outputs] += x W + b, in place (the inference path, where nothing else holds the residual).
+pub(super) fn linear_forward_into(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims, residual: &mut [f32]) {
+    check_forward(x, weight, bias, dims, residual.len());
+    let dst = residual.as_mut_ptr();
+    let start = Start::Residual { matrix: dst, row: bias.as_ptr() };
+    // SAFETY: x, W, the bias and the residual have the extents checked above; the start reads each element of the
+    // residual before the GEMM writes it.
+    unsafe { product_onto(x, weight, dims, dst, start) }
+}
+
+/// dst [rows, outputs] = start + x W on rayon's threads.
+///
+/// # Safety
+/// x is [rows, inputs], W [inputs, outputs], dst and the start's values valid for [rows, outputs]; dst does not alias
+/// x or W.
+unsafe fn product_onto(x: &[f32], weight: &[f32], dims: LinearDims, dst: *mut f32, start: Start) {
     let (lhs, rhs) = (Operand::row_major(x, dims.inputs), Operand::row_major(weight, dims.outputs));
-    let start = Start::Row(bias.as_ptr());
-    // SAFETY: x, W, the bias and y have the extents checked above; the GEMM only writes y.
-    let dst = y.as_mut_ptr().cast();
+    // SAFETY: forwarded from the caller.
     unsafe { gemm_threaded(dst, dims.outputs, (dims.rows, dims.outputs, dims.inputs), (lhs, rhs), start, None) }
 }
 
@@ -83,9 +115,11 @@ pub(super) fn linear_bias_grad(d_y: &[f32], outputs: usize) -> Vec<f32> {
     sums
 }
 
-fn check(x: &[f32], weight: &[f32], dims: LinearDims) {
+fn check_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: LinearDims, output_len: usize) {
     assert_eq!(x.len(), dims.rows * dims.inputs, "input length");
     assert_eq!(weight.len(), dims.inputs * dims.outputs, "weight length");
+    assert_eq!(bias.len(), dims.outputs, "bias length");
+    assert_eq!(output_len, dims.rows * dims.outputs, "output length");
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub use attention::attention;
 pub use attention_kernel::AttentionDims;
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
-pub use linear::linear;
+pub use linear::{linear, linear_residual};
 pub use route::with_composed_ops;
 pub(crate) use route::{Routed, contiguous, from_plain, owned, route, values};
 pub use softmax::softmax_scaled;

@@ -8,8 +8,10 @@ use std::cell::RefCell;
 
 /// Rows of the register tile (one broadcast each).
 pub(super) const MR: usize = 6;
+/// Lanes of one AVX2 vector.
+const LANES: usize = 8;
 /// Columns of the register tile (two 8-lane vectors).
-pub(super) const NR: usize = 16;
+pub(super) const NR: usize = 2 * LANES;
 /// Depth of one packed block: a 16-column panel of it (24 KiB) stays in L1.
 const KC: usize = 384;
 /// Rows of one packed block of the left operand (144 KiB, in L2).
@@ -22,18 +24,19 @@ pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
-/// dst's new value at column `col` of a row, from the product there: `start` plus the product.
+/// dst's new value at (`i`, `j`) from the product there: `start` plus the product.
 ///
 /// # Safety
-/// `at` is dst's element at column `col`, and a `Start::Row` holds that column.
+/// `at` is dst's element at (`i`, `j`) of a part that `start` describes, with row stride `ldc`.
 #[inline(always)]
-unsafe fn apply(start: Start, at: *mut f32, col: usize, product: f32) -> f32 {
+unsafe fn apply(start: Start, at: *mut f32, (i, j): (usize, usize), ldc: usize, product: f32) -> f32 {
     // SAFETY: forwarded from the caller.
     unsafe {
         match start {
             Start::Zero => product,
             Start::Dst => *at + product,
-            Start::Row(row) => *row.add(col) + product,
+            Start::Row(row) => *row.add(j) + product,
+            Start::Residual { matrix, row } => *matrix.add(i * ldc + j) + (*row.add(j) + product),
         }
     }
 }
@@ -62,8 +65,8 @@ enum Left<'a> {
 /// dst[m, n] (row stride `ldc`, column stride 1) = start + lhs[m, k] rhs[k, n], on the calling thread.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA (`available`), every operand must be valid for its extent, and `dst` must not
-/// alias the operands.
+/// The CPU must support AVX2 and FMA (`available`), every operand and the start's values must be valid for their
+/// extents, and `dst` must not alias the operands (a `Start::Residual`'s matrix may be dst).
 pub(super) unsafe fn packed_gemm(
     dst: *mut f32,
     ldc: usize,
@@ -124,7 +127,7 @@ pub(super) unsafe fn packed_gemm(
                     // SAFETY: dst's block at (ic, jc) is inside its extent.
                     let at = unsafe { dst.add(ic * ldc + jc) };
                     // SAFETY: the packs hold the block; dst's block is inside its extent.
-                    unsafe { block(left, b_pack, edge, (mc, nc, kc), at, ldc, block_start.shifted_to_column(jc)) };
+                    unsafe { block(left, b_pack, edge, (mc, nc, kc), at, ldc, block_start.shifted(ic, jc, ldc)) };
                 }
             }
         }
@@ -141,7 +144,7 @@ unsafe fn fill_empty_product(dst: *mut f32, ldc: usize, (m, n): (usize, usize), 
             // SAFETY: (i, j) is inside dst.
             unsafe {
                 let at = dst.add(i * ldc + j);
-                *at = apply(start, at, j, 0.0);
+                *at = apply(start, at, (i, j), ldc, 0.0);
             }
         }
     }
@@ -261,9 +264,11 @@ unsafe fn block(
             unsafe {
                 let a = left_panel(left, edge, ip, i0, rows, kc);
                 let c = dst.add(i0 * ldc + j0);
-                let tile_start = start.shifted_to_column(j0);
+                let tile_start = start.shifted(i0, j0, ldc);
                 if rows == MR && cols == NR {
-                    kernel(kc, a, b, c, ldc, tile_start);
+                    kernel::<2>(kc, a, b, c, ldc, tile_start);
+                } else if rows == MR && cols == LANES {
+                    kernel::<1>(kc, a, b, c, ldc, tile_start);
                 } else {
                     edge_tile(kc, a, b, c, ldc, (rows, cols), tile_start);
                 }
@@ -307,50 +312,67 @@ unsafe fn edge_tile(
     start: Start,
 ) {
     let mut tile = [0.0f32; MR * NR];
-    // SAFETY: the local tile is MR x NR at row stride NR.
-    unsafe { kernel(kc, a, b, tile.as_mut_ptr(), NR, Start::Zero) };
+    // SAFETY: the local tile is MR x NR at row stride NR. A tile of at most 8 columns computes only its left half: the
+    // right one would be the zero padding of a partial panel (a pruned MLP's 245 columns end in a 5-column panel).
+    unsafe {
+        if cols <= LANES {
+            kernel::<1>(kc, a, b, tile.as_mut_ptr(), NR, Start::Zero)
+        } else {
+            kernel::<2>(kc, a, b, tile.as_mut_ptr(), NR, Start::Zero)
+        }
+    };
     for i in 0..rows {
         for j in 0..cols {
             // SAFETY: (i, j) is inside the caller's tile.
             unsafe {
                 let out = c.add(i * ldc + j);
-                *out = apply(start, out, j, tile[i * NR + j]);
+                *out = apply(start, out, (i, j), ldc, tile[i * NR + j]);
             }
         }
     }
 }
 
-/// The 6x16 register tile: c = start + a_panel b_panel over kc steps, 12 accumulators of 8 lanes.
+/// The 6 x (8 `VECTORS`) register tile: c = start + a_panel b_panel over kc steps, 6 `VECTORS` accumulators of 8
+/// lanes; `VECTORS` is 2 (the full 6x16 tile) or 1 (its left half, for the last panel of an output 8 columns past a
+/// multiple of 16).
 ///
 /// # Safety
-/// AVX2 + FMA; a is a 6 x kc panel, b holds kc * 16 values, and c is valid for 6 rows of 16 at row stride `ldc`.
+/// AVX2 + FMA; a is a 6 x kc panel, b holds kc * 16 values, and c is valid for 6 rows of 8 `VECTORS` at row stride
+/// `ldc`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn kernel(kc: usize, a: LeftPanel, b: *const f32, c: *mut f32, ldc: usize, start: Start) {
+unsafe fn kernel<const VECTORS: usize>(kc: usize, a: LeftPanel, b: *const f32, c: *mut f32, ldc: usize, start: Start) {
     // SAFETY: all pointers are in bounds by the contract above.
     unsafe {
         for i in 0..MR {
             _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc) as *const i8);
-            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + LANES * VECTORS - 1) as *const i8);
         }
         let mut acc = [_mm256_setzero_ps(); 2 * MR];
         for p in 0..kc {
-            let b0 = _mm256_loadu_ps(b.add(p * NR));
-            let b1 = _mm256_loadu_ps(b.add(p * NR + 8));
+            let mut b_p = [_mm256_setzero_ps(); 2];
+            for (v, lanes) in b_p.iter_mut().enumerate().take(VECTORS) {
+                *lanes = _mm256_loadu_ps(b.add(p * NR + LANES * v));
+            }
             for i in 0..MR {
                 let a_i = _mm256_broadcast_ss(&*a.ptr.add(i * a.rows + p * a.depth));
-                acc[2 * i] = _mm256_fmadd_ps(a_i, b0, acc[2 * i]);
-                acc[2 * i + 1] = _mm256_fmadd_ps(a_i, b1, acc[2 * i + 1]);
+                for v in 0..VECTORS {
+                    acc[2 * i + v] = _mm256_fmadd_ps(a_i, b_p[v], acc[2 * i + v]);
+                }
             }
         }
         for i in 0..MR {
             let row = c.add(i * ldc);
-            for half in 0..2 {
-                let at = row.add(8 * half);
-                let product = acc[2 * i + half];
+            for v in 0..VECTORS {
+                let at = row.add(LANES * v);
+                let product = acc[2 * i + v];
                 let value = match start {
                     Start::Zero => product,
                     Start::Dst => _mm256_add_ps(_mm256_loadu_ps(at), product),
-                    Start::Row(row) => _mm256_add_ps(_mm256_loadu_ps(row.add(8 * half)), product),
+                    Start::Row(row) => _mm256_add_ps(_mm256_loadu_ps(row.add(LANES * v)), product),
+                    Start::Residual { matrix, row: bias } => {
+                        let with_bias = _mm256_add_ps(_mm256_loadu_ps(bias.add(LANES * v)), product);
+                        _mm256_add_ps(_mm256_loadu_ps(matrix.add(i * ldc + LANES * v)), with_bias)
+                    }
                 };
                 _mm256_storeu_ps(at, value);
             }

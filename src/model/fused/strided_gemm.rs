@@ -25,9 +25,14 @@ fn crate_gemm_forced() -> bool {
     FORCE_CRATE_GEMM.with(Cell::get)
 }
 
-/// Products at least this large (m * n * k) run on rayon's threads; smaller ones on the calling thread (burn-flex's
-/// own threshold for its matmul).
+/// Products at least this large (m * n * k) run on rayon's threads with the `gemm` crate; smaller ones on the calling
+/// thread (burn-flex's own threshold for its matmul).
 const PARALLEL_PRODUCT: usize = 192 * 192 * 192;
+/// The same threshold for the packed GEMM, whose row bands cost one rayon task each and no extra packing of the left
+/// operand. At 192^3, a pruned block's output projection (1088 x 48 x 96 at batch 64, 5 M multiply-adds) ran on one
+/// thread while the other waited; measured on vit_mnist at batch 64 (2 threads), the pruned model's time fell 3% from
+/// that threshold to this one, and no further below it.
+const PACKED_PARALLEL_PRODUCT: usize = 64 * 64 * 64;
 
 /// A strided matrix operand: pointer, row stride and column stride in elements.
 #[derive(Clone, Copy)]
@@ -77,22 +82,32 @@ pub(super) enum Start {
     Dst,
     /// One value per column of dst, the same for every row (a linear layer's bias).
     Row(*const f32),
+    /// A matrix laid out as dst (same row stride) plus a row, `matrix[i, j] + (row[j] + product)`: a residual stream
+    /// plus a linear layer's bias. The matrix may be dst itself (the residual updated in place): each element is read
+    /// before its own tile writes it, and nothing else reads it.
+    Residual { matrix: *const f32, row: *const f32 },
 }
 
-// SAFETY: the row is only read, and the caller keeps it alive across the whole call.
+// SAFETY: the row and matrix are only read (a matrix that is dst is read at an element before that element is
+// written, by the same thread), and the caller keeps them alive across the whole call.
 unsafe impl Send for Start {}
 unsafe impl Sync for Start {}
 
 impl Start {
-    /// The start of the columns from `col` on.
+    /// The start of dst's part from row `row` and column `col` on, dst's row stride being `ld`.
     ///
     /// # Safety
-    /// `col` must be inside the destination.
-    pub(super) unsafe fn shifted_to_column(self, col: usize) -> Self {
-        match self {
-            // SAFETY: forwarded from the caller.
-            Start::Row(row) => Start::Row(unsafe { row.add(col) }),
-            other => other,
+    /// (`row`, `col`) must be inside the destination.
+    pub(super) unsafe fn shifted(self, row: usize, col: usize, ld: usize) -> Self {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match self {
+                Start::Row(values) => Start::Row(values.add(col)),
+                Start::Residual { matrix, row: values } => {
+                    Start::Residual { matrix: matrix.add(row * ld + col), row: values.add(col) }
+                }
+                other => other,
+            }
         }
     }
 }
@@ -182,8 +197,8 @@ pub(super) unsafe fn gemm(
 /// With `rhs_sums`, rhs's columns are also added to them.
 ///
 /// # Safety
-/// Every operand (and a `Start::Row` of n values, and the n sums) must be valid for its extent, and `dst` must not
-/// alias them.
+/// Every operand (and a `Start::Row` of n values, a `Start::Residual`'s matrix of m x n at dst's row stride, and the n
+/// sums) must be valid for its extent, and `dst` must not alias them, except that the residual matrix may be dst.
 pub(super) unsafe fn gemm_threaded(
     dst: *mut f32,
     dst_rows: usize,
@@ -192,10 +207,11 @@ pub(super) unsafe fn gemm_threaded(
     start: Start,
     rhs_sums: Option<ColumnSums>,
 ) {
-    let large = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_PRODUCT;
+    let product = m.saturating_mul(n).saturating_mul(k);
+    let large = product >= PARALLEL_PRODUCT;
     #[cfg(target_arch = "x86_64")]
     if packed_gemm::available() && !crate_gemm_forced() {
-        let bands = if large { rayon::current_num_threads() } else { 1 };
+        let bands = if product >= PACKED_PARALLEL_PRODUCT { rayon::current_num_threads() } else { 1 };
         // SAFETY: forwarded from the caller; the CPU has AVX2 and FMA.
         unsafe { banded(dst, dst_rows, (m, n, k), (lhs, rhs), start, (bands, rhs_sums)) };
         return;
@@ -212,6 +228,13 @@ pub(super) unsafe fn gemm_threaded(
             for i in 0..m {
                 // SAFETY: row i of dst and the n values of `row` are valid, and they do not overlap.
                 unsafe { std::ptr::copy_nonoverlapping(row, dst.add(i * dst_rows), n) };
+            }
+            true
+        }
+        Start::Residual { matrix, row } => {
+            for (i, j) in (0..m).flat_map(|i| (0..n).map(move |j| (i, j))) {
+                // SAFETY: (i, j) is inside dst and the matrix (dst's layout); j is inside the row. The matrix may be dst.
+                unsafe { *dst.add(i * dst_rows + j) = *matrix.add(i * dst_rows + j) + *row.add(j) };
             }
             true
         }
@@ -247,11 +270,12 @@ unsafe fn banded(
         unsafe {
             if by_rows {
                 let at = out.at(first * dst_rows);
+                let band_start = start.shifted(first, 0, dst_rows);
                 let sums = rhs_sums.filter(|_| first == 0);
-                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), (lhs.offset(first, 0), rhs), start, sums);
+                packed_gemm::packed_gemm(at, dst_rows, (len, n, k), (lhs.offset(first, 0), rhs), band_start, sums);
             } else {
                 let at = out.at(first);
-                let band_start = start.shifted_to_column(first);
+                let band_start = start.shifted(0, first, dst_rows);
                 let sums = rhs_sums.map(|s| s.shifted_to_column(first));
                 packed_gemm::packed_gemm(at, dst_rows, (m, len, k), (lhs, rhs.offset(0, first)), band_start, sums);
             }

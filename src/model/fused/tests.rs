@@ -1,6 +1,6 @@
 //! The fused ops against burn's composed ops, side by side: values, and gradients through autodiff.
 
-use super::{gelu, layer_norm, linear, softmax_scaled, with_composed_ops};
+use super::{gelu, layer_norm, linear, linear_residual, softmax_scaled, with_composed_ops};
 use crate::test_support::normal_tensor;
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -225,5 +225,54 @@ fn linear_gradients_are_bit_identical_from_run_to_run() {
     let first = grads_once();
     for _ in 0..3 {
         assert_eq!(grads_once(), first, "a threaded GEMM changed its summation order between runs");
+    }
+}
+
+/// Gradients of `sum(out * upstream)` with respect to the residual, the input, the weight and the bias.
+fn residual_linear_grads(
+    out: Tensor<3>,
+    leaves: (&Tensor<3>, &Tensor<2>, &Linear),
+    upstream: &Tensor<3>,
+) -> [Vec<f32>; 4] {
+    let (residual, x, layer) = leaves;
+    let grads = (out * upstream.clone()).sum().backward();
+    let values = |t: Tensor<3>| t.into_data().try_to_vec::<f32>().unwrap();
+    [
+        values(residual.grad(&grads).unwrap()),
+        values(x.grad(&grads).unwrap().unsqueeze()),
+        values(layer.weight.val().grad(&grads).unwrap().unsqueeze()),
+        values(layer.bias.as_ref().unwrap().val().grad(&grads).unwrap().unsqueeze()),
+    ]
+}
+
+#[test]
+fn linear_onto_a_residual_matches_the_residual_plus_burns_linear_in_value_and_every_gradient() {
+    // The second shape is large enough for the GEMM to run in row bands on rayon's threads.
+    for ([b, t], inputs, outputs) in [([2, 9], 16, 24), ([4, 200], 192, 192)] {
+        let plain = dense_layer(inputs, outputs, &Device::flex());
+        let x: Tensor<2> = normal_tensor([b * t, inputs], 0.0, 2.0, 31, &Device::flex());
+        let residual = input([b, t, outputs], 32, &Device::flex());
+        let want = residual.clone() + plain.forward(x.clone()).reshape([b, t, outputs]);
+        // The residual is still held here, so the op must not write over it (flex copies a shared buffer first).
+        let fused = linear_residual(&plain, x.clone(), residual.clone());
+        assert!(max_relative(fused, want.clone()) < 1e-5, "plain forward differs");
+        assert_eq!(residual.to_data(), input([b, t, outputs], 32, &Device::flex()).to_data(), "residual overwritten");
+        // Nothing else holds this one: it is updated in place.
+        let fused_in_place = linear_residual(&plain, x.clone(), input([b, t, outputs], 32, &Device::flex()));
+        assert!(max_relative(fused_in_place, want) < 1e-5, "in-place forward differs");
+
+        let device = Device::flex().autodiff();
+        let layer = dense_layer(inputs, outputs, &device);
+        let x = Tensor::from_data(x.to_data(), &device).require_grad();
+        let residual = Tensor::from_data(residual.to_data(), &device).require_grad();
+        let upstream = Tensor::from_data(input([b, t, outputs], 33, &Device::flex()).to_data(), &device);
+        let leaves = (&residual, &x, &layer);
+        let fused = residual_linear_grads(linear_residual(&layer, x.clone(), residual.clone()), leaves, &upstream);
+        let composed = with_composed_ops(|| {
+            residual_linear_grads(linear_residual(&layer, x.clone(), residual.clone()), leaves, &upstream)
+        });
+        for (name, (f, c)) in ["residual", "input", "weight", "bias"].iter().zip(fused.iter().zip(&composed)) {
+            assert!(relative(f, c) < 1e-5, "{name} gradient differs by {}", relative(f, c));
+        }
     }
 }
