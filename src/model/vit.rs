@@ -1,6 +1,8 @@
 //! A Vision Transformer whose blocks each have their own head count and MLP width (timm's layout: pre-norm, exact GELU, class token).
 
-use super::fused::{AttentionDims, attention, gelu, layer_norm, linear, linear_residual, softmax_scaled};
+use super::fused::{
+    AttentionDims, attention, gelu, layer_norm, linear, linear_residual, patches, prepend_and_position, softmax_scaled,
+};
 use super::shape::{BlockShape, VitShape};
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
@@ -184,20 +186,17 @@ impl Vit {
     }
 
     fn embed(&self, images: Tensor<4>) -> Tensor<3> {
-        let [b, c, height, width] = images.dims();
+        let [b, _, height, width] = images.dims();
         let p = self.patch_size;
         let (gh, gw) = (height / p, width / p);
-        let patches =
-            images.reshape([b, c, gh, p, gw, p]).permute([0, 2, 4, 1, 3, 5]).reshape([b * gh * gw, c * p * p]);
-        let tokens = linear(&self.patch_embed, patches);
+        let tokens = linear(&self.patch_embed, patches(images, p));
         let d = tokens.dims()[1];
         let tokens = tokens.reshape([b, gh * gw, d]);
-        let mut prefix = vec![self.cls_token.val().expand([b, 1, d])];
+        let mut prefix = vec![self.cls_token.val()];
         if let Some(dist) = &self.dist_token {
-            prefix.push(dist.val().expand([b, 1, d]));
+            prefix.push(dist.val());
         }
-        prefix.push(tokens);
-        Tensor::cat(prefix, 1) + self.pos_embed.val()
+        prepend_and_position(prefix, tokens, self.pos_embed.val())
     }
 
     /// The classifier(s) on the final norm of the class (and distillation) token; the norm works token by token, so

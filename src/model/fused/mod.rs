@@ -3,6 +3,7 @@
 
 mod attention;
 mod attention_kernel;
+mod embed;
 mod gelu;
 mod kernels;
 mod layer_norm;
@@ -17,6 +18,7 @@ mod strided_gemm;
 
 pub use attention::attention;
 pub use attention_kernel::AttentionDims;
+pub use embed::{patches, prepend_and_position};
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
 pub use linear::{linear, linear_residual};

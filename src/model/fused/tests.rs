@@ -1,6 +1,8 @@
 //! The fused ops against burn's composed ops, side by side: values, and gradients through autodiff.
 
-use super::{gelu, layer_norm, linear, linear_residual, softmax_scaled, with_composed_ops};
+use super::{
+    gelu, layer_norm, linear, linear_residual, patches, prepend_and_position, softmax_scaled, with_composed_ops,
+};
 use crate::test_support::normal_tensor;
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -274,5 +276,30 @@ fn linear_onto_a_residual_matches_the_residual_plus_burns_linear_in_value_and_ev
         for (name, (f, c)) in ["residual", "input", "weight", "bias"].iter().zip(fused.iter().zip(&composed)) {
             assert!(relative(f, c) < 1e-5, "{name} gradient differs by {}", relative(f, c));
         }
+    }
+}
+
+#[test]
+fn patch_rows_and_the_input_sequence_are_burns_bit_for_bit() {
+    let device = Device::flex();
+    // vit_mnist's 28 px gray images in 7 px patches; 3 channels on a grid that is not square; one patch per image.
+    for ([b, c, h, w], p) in [([3, 1, 28, 28], 7), ([2, 3, 16, 24], 8), ([2, 2, 4, 4], 4)] {
+        let images: Tensor<4> = normal_tensor([b, c, h, w], 0.0, 1.0, 41, &device);
+        let fused = patches(images.clone(), p);
+        let composed = with_composed_ops(|| patches(images.clone(), p));
+        assert_eq!(fused.dims(), [b * (h / p) * (w / p), c * p * p]);
+        assert_eq!(fused.into_data(), composed.into_data(), "patch rows of {b}x{c}x{h}x{w} in {p} px patches");
+    }
+    // One prefix token (ViT) and two (DeiT's class and distillation tokens).
+    for prefix_len in [1, 2] {
+        let (b, n, d) = (3, 5, 8);
+        let prefix: Vec<Tensor<3>> =
+            (0..prefix_len).map(|i| normal_tensor([1, 1, d], 0.0, 1.0, 50 + i as u64, &device)).collect();
+        let tokens = input([b, n, d], 42, &device);
+        let positions = input([1, prefix_len + n, d], 43, &device);
+        let run = || prepend_and_position(prefix.clone(), tokens.clone(), positions.clone());
+        let fused = run();
+        assert_eq!(fused.dims(), [b, prefix_len + n, d]);
+        assert_eq!(fused.into_data(), with_composed_ops(run).into_data(), "{prefix_len} prefix token(s)");
     }
 }
