@@ -4,7 +4,7 @@
 //!
 //! Also in the same process: the dense model with the linear layers' GEMMs on the `gemm` crate instead of the packed
 //! GEMM (`dense-crate-gemm`), with burn's composed ops instead of gohsp's fused kernels (`dense-composed`), and
-//! inference at batch 64 of dense vs GOHSP-pruned against their MAC ratio.
+//! inference at batch 64 of dense vs GOHSP-pruned against their MAC ratio (interleaved pairs, at least 15 and 8 s).
 //!
 //! `cargo bench --bench throughput`. Knobs: GOHSP_BENCH_STEPS (timed training steps per model, default 10; inference
 //! runs twice as many passes), GOHSP_BENCH_THREADS (rayon threads, default 2), GOHSP_BENCH_POOL=0 (run on the
@@ -323,26 +323,38 @@ fn run_dense(case: &Case, shape: &VitShape, tensors: &NamedTensors, steps: usize
 
 /// Batch size of the inference comparison against the MAC reduction.
 const MAC_BATCH: usize = 64;
-/// Timed batch-64 passes per model: with 5, the pruned/dense ratio moved by about 0.1 between runs on a 2-core VM.
-const MAC_PASSES: usize = 15;
+/// Timed batch-64 pass pairs per model, at least: with 5, the pruned/dense ratio moved by about 0.1 between runs on a
+/// 2-core VM.
+const MAC_MIN_PASSES: usize = 15;
+/// Pairs go on until this much time has passed (or `MAC_MAX_PASSES`): vit_mnist's 15 pairs took half a second, less
+/// than the machine's own swings last.
+const MAC_SECONDS: f64 = 8.0;
+/// At most this many timed pairs.
+const MAC_MAX_PASSES: usize = 200;
 
-/// Inference at batch 64 of the dense and the pruned model (interleaved, 1 warm-up and `MAC_PASSES` timed passes
-/// each), and the pruned speedup as a fraction of the MAC reduction (1.0 = the model runs as much faster as it has
-/// fewer MACs).
+/// Inference at batch 64 of the dense and the pruned model, interleaved (1 warm-up pair, then at least
+/// `MAC_MIN_PASSES` timed pairs and `MAC_SECONDS`), and the pruned speedup as a fraction of the MAC reduction (1.0 =
+/// the model runs as much faster as it has fewer MACs). The speedup is the median of the pairs' dense/pruned ratios,
+/// so that a change in the machine's speed between pairs cancels.
 fn print_mac_scaling(preset: &str, models: [(&VitShape, &NamedTensors); 2]) {
     let mut variants =
         models.map(|(shape, tensors)| Variant::new("b64", shape.clone(), tensors, MAC_BATCH, KernelPath::Fused));
-    for pass in 0..=MAC_PASSES {
-        variants.iter_mut().for_each(|v| v.infer_pass(pass >= 1));
+    variants.iter_mut().for_each(|v| v.infer_pass(false));
+    let start = Instant::now();
+    let mut pairs = 0;
+    while pairs < MAC_MAX_PASSES && (pairs < MAC_MIN_PASSES || start.elapsed().as_secs_f64() < MAC_SECONDS) {
+        variants.iter_mut().for_each(|v| v.infer_pass(true));
+        pairs += 1;
     }
-    let [dense, pruned] = variants.map(|v| (macs_per_image(&v.shape) as f64, v.rates().infer_batch_s));
-    let (mac_ratio, speedup) = (dense.0 / pruned.0, dense.1 / pruned.1);
+    let [dense, pruned] = &variants;
+    let speedup = median(dense.infer.iter().zip(&pruned.infer).map(|(d, p)| d.wall / p.wall).collect());
+    let mac_ratio = macs_per_image(&dense.shape) as f64 / macs_per_image(&pruned.shape) as f64;
     println!(
         "model={preset} batch={MAC_BATCH} gohsp40/dense mac_reduction={mac_ratio:.2} infer_speedup={speedup:.2} \
-         speedup/mac_reduction={:.2} (dense {:.1} ms, pruned {:.1} ms)",
+         speedup/mac_reduction={:.2} ({pairs} pairs; median dense {:.1} ms, pruned {:.1} ms)",
         speedup / mac_ratio,
-        dense.1 * 1e3,
-        pruned.1 * 1e3,
+        dense.rates().infer_batch_s * 1e3,
+        pruned.rates().infer_batch_s * 1e3,
     );
 }
 
