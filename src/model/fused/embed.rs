@@ -12,8 +12,16 @@ use std::mem::MaybeUninit;
 
 /// Images [B, C, H, W] as patch rows [B * (H / p) * (W / p), C * p * p], features ordered (channel, row, column) as a
 /// convolution's weight and patches in row-major grid order: timm's `PatchEmbed` as a matrix product.
+///
+/// # Panics
+/// When the image's height or width is not a multiple of `patch` (on every path: the plain one would otherwise drop
+/// the last pixels silently where burn's reshape refuses them).
 pub fn patches(images: Tensor<4>, patch: usize) -> Tensor<2> {
     let [b, c, height, width] = images.dims();
+    assert!(
+        patch > 0 && height % patch == 0 && width % patch == 0,
+        "{height}x{width} images do not divide into {patch} px patches"
+    );
     let grid = PatchGrid { channels: c, height, width, patch };
     match route(images) {
         Routed::Plain(images) => from_plain(cut_into_patches(&contiguous(&images), b, grid)),

@@ -17,8 +17,9 @@ const LANE_GROUP: usize = 64;
 /// 1 / sqrt(2 pi).
 const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
-/// Elements per task over `len` values in rows of `row_len`: a whole number of rows, the tasks about `TASK_ELEMENTS`
-/// each and, when there is more than one, a multiple of `TASK_MULTIPLE` of them of equal size. It depends on the shape
+/// Elements per task over `len` values in rows of `row_len`: a whole number of rows, about `TASK_ELEMENTS` each, the
+/// rows shared out over a task count rounded up to a multiple of `TASK_MULTIPLE` (so 1088 rows make 8 tasks of 136, not
+/// 6 of 170 and one of 68; when the rows do not divide evenly the last task is shorter). It depends on the shape
 /// alone, never on the thread count, so a reduction summed per task adds in the same order on every machine.
 fn task_len(len: usize, row_len: usize) -> usize {
     let row_len = row_len.max(1);

@@ -32,6 +32,7 @@ const PARALLEL_PRODUCT: usize = 192 * 192 * 192;
 /// operand. At 192^3, a pruned block's output projection (1088 x 48 x 96 at batch 64, 5 M multiply-adds) ran on one
 /// thread while the other waited; measured on vit_mnist at batch 64 (2 threads), the pruned model's time fell 3% from
 /// that threshold to this one, and no further below it.
+#[cfg(target_arch = "x86_64")]
 const PACKED_PARALLEL_PRODUCT: usize = 64 * 64 * 64;
 
 /// A strided matrix operand: pointer, row stride and column stride in elements.
@@ -94,10 +95,12 @@ unsafe impl Send for Start {}
 unsafe impl Sync for Start {}
 
 impl Start {
-    /// The start of dst's part from row `row` and column `col` on, dst's row stride being `ld`.
+    /// The start of dst's part from row `row` and column `col` on, dst's row stride being `ld` (for the packed GEMM's
+    /// bands, blocks and tiles).
     ///
     /// # Safety
     /// (`row`, `col`) must be inside the destination.
+    #[cfg(target_arch = "x86_64")]
     pub(super) unsafe fn shifted(self, row: usize, col: usize, ld: usize) -> Self {
         // SAFETY: forwarded from the caller.
         unsafe {
@@ -132,6 +135,7 @@ impl ColumnSums {
     ///
     /// # Safety
     /// `col` must be inside the right operand.
+    #[cfg(target_arch = "x86_64")]
     pub(super) unsafe fn shifted_to_column(self, col: usize) -> Self {
         // SAFETY: forwarded from the caller.
         Self(unsafe { self.0.add(col) })

@@ -303,3 +303,10 @@ fn patch_rows_and_the_input_sequence_are_burns_bit_for_bit() {
         assert_eq!(fused.into_data(), with_composed_ops(run).into_data(), "{prefix_len} prefix token(s)");
     }
 }
+
+#[test]
+#[should_panic(expected = "do not divide into 7 px patches")]
+fn images_that_do_not_divide_into_patches_are_refused_at_inference_too() {
+    let images: Tensor<4> = normal_tensor([1, 1, 30, 30], 0.0, 1.0, 44, &Device::flex());
+    let _ = patches(images, 7);
+}
