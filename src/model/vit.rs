@@ -33,14 +33,8 @@ pub struct BlockTrace {
 }
 
 impl Attention {
-    /// Attention over tokens [B, T, D]; also returns the maps and per-head outputs when `trace` is set.
-    pub fn forward(&self, x: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
-        let [b, t, d] = x.dims();
-        let (merged, trace) = self.merged_heads(x, trace);
-        (linear(&self.proj, merged).reshape([b, t, d]), trace)
-    }
-
-    /// `residual + forward(x)`, the add done by the output projection (as a block's residual stream needs it).
+    /// `residual` plus attention over tokens x [B, T, D], the add done by the output projection as it stores its
+    /// output; also returns the maps and per-head outputs when `trace` is set.
     pub fn forward_onto(&self, x: Tensor<3>, residual: Tensor<3>, trace: bool) -> (Tensor<3>, Option<BlockTrace>) {
         let (merged, trace) = self.merged_heads(x, trace);
         (linear_residual(&self.proj, merged, residual), trace)
@@ -98,12 +92,7 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// fc2(gelu(fc1(x))) over flattened tokens [N, D].
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        linear(&self.fc2, gelu(linear(&self.fc1, x)))
-    }
-
-    /// `residual + forward(x)`, the add done by fc2 (as a block's residual stream needs it).
+    /// `residual + fc2(gelu(fc1(x)))` over flattened tokens x [N, D], the add done by fc2 as it stores its output.
     pub fn forward_onto<const D: usize>(&self, x: Tensor<2>, residual: Tensor<D>) -> Tensor<D> {
         linear_residual(&self.fc2, gelu(linear(&self.fc1, x)), residual)
     }

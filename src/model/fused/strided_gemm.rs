@@ -236,9 +236,12 @@ pub(super) unsafe fn gemm_threaded(
             true
         }
         Start::Residual { matrix, row } => {
-            for (i, j) in (0..m).flat_map(|i| (0..n).map(move |j| (i, j))) {
-                // SAFETY: (i, j) is inside dst and the matrix (dst's layout); j is inside the row. The matrix may be dst.
-                unsafe { *dst.add(i * dst_rows + j) = *matrix.add(i * dst_rows + j) + *row.add(j) };
+            for i in 0..m {
+                for j in 0..n {
+                    // SAFETY: (i, j) is inside dst and the matrix (dst's layout); j is inside the row. The matrix may
+                    // be dst.
+                    unsafe { *dst.add(i * dst_rows + j) = *matrix.add(i * dst_rows + j) + *row.add(j) };
+                }
             }
             true
         }
