@@ -89,16 +89,37 @@ impl Optimizer for FusedAdamW {
         grad: Tensor<D>,
         state: Option<AdamWState<D>>,
     ) -> (Tensor<D>, Option<AdamWState<D>>) {
-        let moments = state.as_ref().map(|s| (s.momentum.moment_1.clone(), s.momentum.moment_2.clone()));
-        let time = state.as_ref().map_or(1, |s| s.momentum.time + 1);
-        let plain = match (route(tensor.clone()), route(grad.clone()), moments.map(|(m, v)| (route(m), route(v)))) {
-            (Routed::Plain(w), Routed::Plain(g), None) => Some((w, g, None)),
-            (Routed::Plain(w), Routed::Plain(g), Some((Routed::Plain(m), Routed::Plain(v)))) => {
-                Some((w, g, Some((m, v))))
-            }
-            _ => None,
+        // Everything is taken apart by value, so that the parameter and its moments reach the fused step unshared and
+        // are updated in place. Clones kept alive for burn's fallback made flex copy all three every step.
+        let (time, moments, max_moment_2) = match state {
+            Some(s) => (
+                s.momentum.time,
+                Some((route(s.momentum.moment_1), route(s.momentum.moment_2))),
+                s.momentum.max_moment_2,
+            ),
+            None => (0, None, None),
         };
-        let Some((w, g, moments)) = plain else { return self.reference.step(lr, tensor, grad, state) };
+        let plain = match (route(tensor), route(grad), moments) {
+            (Routed::Plain(w), Routed::Plain(g), None) if max_moment_2.is_none() => Ok((w, g, None)),
+            (Routed::Plain(w), Routed::Plain(g), Some((Routed::Plain(m), Routed::Plain(v))))
+                if max_moment_2.is_none() =>
+            {
+                Ok((w, g, Some((m, v))))
+            }
+            other => Err(other),
+        };
+        let (w, g, moments) = match plain {
+            Ok(plain) => plain,
+            Err((w, g, moments)) => {
+                let state = moments.map(|(m, v)| {
+                    let mut momentum = AdaptiveMomentumState::new(time, m.into_tensor(), v.into_tensor());
+                    momentum.max_moment_2 = max_moment_2;
+                    AdamWState::new(momentum)
+                });
+                return self.reference.step(lr, w.into_tensor(), g.into_tensor(), state);
+            }
+        };
+        let time = time + 1;
         #[cfg(test)]
         self.fused_steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (w, m, v) = fused_step(w, &g, moments, self.constants(lr, time));
@@ -150,11 +171,13 @@ fn update(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], first: bool, c
 #[cfg(test)]
 mod tests {
     use super::FusedAdamW;
+    use crate::model::fused::{Routed, route, values, with_composed_ops};
     use crate::test_support::normal_tensor;
     use burn::grad_clipping::GradientClippingConfig;
     use burn::module::Param;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+    use burn::optim::{AdamWState, Optimizer};
     use burn::tensor::{Device, Tensor, TensorData};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -206,6 +229,11 @@ mod tests {
             let (fused, _) = train(optim, 4);
             assert_eq!(fused_steps.load(Ordering::Relaxed), 2 * 4, "weight and bias take the fused path every step");
             assert_eq!(weights(&fused), weights(&reference), "parameters differ after 4 steps (clip {clip})");
+            // Where the fused path is off (another backend), burn's AdamW takes every step, with the state rebuilt.
+            let (optim, fused_steps) = ours(clip);
+            let (fallback, _) = with_composed_ops(|| train(optim, 4));
+            assert_eq!(fused_steps.load(Ordering::Relaxed), 0, "no step takes the fused path");
+            assert_eq!(weights(&fallback), weights(&reference), "burn's path differs after 4 steps (clip {clip})");
         }
     }
 
@@ -221,6 +249,30 @@ mod tests {
         let (_, four_burn) = train(burns(false), 2);
         let reference = continue_training(four_burn);
         assert_eq!(continued, reference);
+    }
+
+    /// Where a plain flex tensor's values are (the clone shares them and is dropped at once).
+    fn buffer(tensor: &Tensor<2>) -> *const f32 {
+        match route(tensor.clone()) {
+            Routed::Plain(values_of) => values(&values_of).as_ptr(),
+            _ => panic!("not a plain flex tensor"),
+        }
+    }
+
+    #[test]
+    fn a_fused_step_updates_the_parameter_and_both_moments_in_place() {
+        // A step that kept a clone of its inputs would see them shared and write all three into fresh copies.
+        let device = Device::flex();
+        let optim = FusedAdamW::new(0.05);
+        let grad = |seed| normal_tensor([96, 400], 0.0, 1.0, seed, &device);
+        let (w, state) = optim.step(1e-3, normal_tensor([96, 400], 0.0, 0.1, 3, &device), grad(5), None);
+        let momentum = state.expect("a state").momentum;
+        let before = [buffer(&w), buffer(&momentum.moment_1), buffer(&momentum.moment_2)];
+        let (w, state) = optim.step(1e-3, w, grad(6), Some(AdamWState::new(momentum)));
+        let momentum = state.expect("a state").momentum;
+        assert_eq!(momentum.time, 2);
+        let after = [buffer(&w), buffer(&momentum.moment_1), buffer(&momentum.moment_2)];
+        assert_eq!(after, before, "the parameter, first and second moment were copied");
     }
 
     /// Two more steps from the parameters after two steps of burn's AdamW, with `optim`'s state.
