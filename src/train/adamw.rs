@@ -89,33 +89,22 @@ impl Optimizer for FusedAdamW {
         grad: Tensor<D>,
         state: Option<AdamWState<D>>,
     ) -> (Tensor<D>, Option<AdamWState<D>>) {
+        if state.as_ref().is_some_and(|s| s.momentum.max_moment_2.is_some()) {
+            // AMSGrad's state (which neither optimizer here writes): burn's step keeps it.
+            return self.reference.step(lr, tensor, grad, state);
+        }
         // Everything is taken apart by value, so that the parameter and its moments reach the fused step unshared and
         // are updated in place. Clones kept alive for burn's fallback made flex copy all three every step.
-        let (time, moments, max_moment_2) = match state {
-            Some(s) => (
-                s.momentum.time,
-                Some((route(s.momentum.moment_1), route(s.momentum.moment_2))),
-                s.momentum.max_moment_2,
-            ),
-            None => (0, None, None),
+        let (time, moments) = match state {
+            Some(s) => (s.momentum.time, Some((route(s.momentum.moment_1), route(s.momentum.moment_2)))),
+            None => (0, None),
         };
-        let plain = match (route(tensor), route(grad), moments) {
-            (Routed::Plain(w), Routed::Plain(g), None) if max_moment_2.is_none() => Ok((w, g, None)),
-            (Routed::Plain(w), Routed::Plain(g), Some((Routed::Plain(m), Routed::Plain(v))))
-                if max_moment_2.is_none() =>
-            {
-                Ok((w, g, Some((m, v))))
-            }
-            other => Err(other),
-        };
-        let (w, g, moments) = match plain {
-            Ok(plain) => plain,
-            Err((w, g, moments)) => {
-                let state = moments.map(|(m, v)| {
-                    let mut momentum = AdaptiveMomentumState::new(time, m.into_tensor(), v.into_tensor());
-                    momentum.max_moment_2 = max_moment_2;
-                    AdamWState::new(momentum)
-                });
+        let (w, g, moments) = match (route(tensor), route(grad), moments) {
+            (Routed::Plain(w), Routed::Plain(g), None) => (w, g, None),
+            (Routed::Plain(w), Routed::Plain(g), Some((Routed::Plain(m), Routed::Plain(v)))) => (w, g, Some((m, v))),
+            (w, g, moments) => {
+                let state = moments
+                    .map(|(m, v)| AdamWState::new(AdaptiveMomentumState::new(time, m.into_tensor(), v.into_tensor())));
                 return self.reference.step(lr, w.into_tensor(), g.into_tensor(), state);
             }
         };
