@@ -1,11 +1,11 @@
 //! Library-level cost and evaluation tests: MACs of pruned models against a count from their tensors, the latency
-//! loop on a fake clock (warm-up excluded, median taken), and exact accuracy of a classifier biased to fixed classes.
+//! loop on a fake clock (warm-up excluded, median taken; a pair's passes interleaved), and exact accuracy of a classifier biased to fixed classes.
 
 use burn::tensor::Device;
 use gohsp::data::loader::Loader;
 use gohsp::data::mnist5k::load_mnist5k;
 use gohsp::data::recipe::eval_transform;
-use gohsp::eval::{accuracy, latency, median_seconds};
+use gohsp::eval::{accuracy, latency, median_seconds, paired_latency, paired_median_seconds};
 use gohsp::model::build::build_vit;
 use gohsp::model::cost::{cost, macs_per_image, param_count};
 use gohsp::model::host::NamedTensors;
@@ -14,6 +14,7 @@ use gohsp::model::shape::VitShape;
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::mask::StructureMask;
 use gohsp::prune::select::{keep_top_global, random_scores};
+use std::cell::RefCell;
 use std::path::Path;
 
 /// MACs of one image counted from the tensors alone: every linear's out*in per token it sees, q k^T and attn v
@@ -98,6 +99,40 @@ fn latency_times_the_requested_batch_after_the_warm_up_and_takes_the_median() {
         let result = latency(&model, batch, 1, 3);
         assert_eq!(result.batch, batch);
         assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
+    }
+}
+
+#[test]
+fn paired_latency_interleaves_the_two_models_passes_in_alternating_order() {
+    // A fake clock that logs which model ran: the passes must go A B, B A, A B, ... from the first warm-up pass on,
+    // so that a burst of load cannot land on one model's passes only.
+    let log = RefCell::new(String::new());
+    let times_a = RefCell::new([9.0, 9.0, 0.5, 0.1, 0.4, 0.2, 0.3].into_iter());
+    let times_b = RefCell::new([8.0, 8.0, 1.5, 1.1, 1.4, 1.2, 1.3].into_iter());
+    let a = || {
+        log.borrow_mut().push('A');
+        times_a.borrow_mut().next().unwrap()
+    };
+    let b = || {
+        log.borrow_mut().push('B');
+        times_b.borrow_mut().next().unwrap()
+    };
+    let (median_a, median_b) = paired_median_seconds(2, 5, a, b);
+    assert_eq!(log.borrow().as_str(), "ABBAABBAABBAAB", "2 warm-up and 5 timed rounds, the order alternating");
+    assert_eq!((median_a, median_b), (0.3, 1.3), "each model's median over its own timed passes only");
+    assert_eq!(paired_median_seconds(0, 0, || 0.7, || 0.9), (0.7, 0.9), "at least one round is timed");
+    // The real models: a pruned one and its dense one, each timed at the batch asked for.
+    let shape = VitShape::uniform(28, 7, 1, 10, 32, 2, 4, 2.0);
+    let dense = micro_model(&init_tensors(&shape, 4), &shape);
+    let (tensors, pruned_shape) = pruned(&shape, 3, 40, 4);
+    let small = micro_model(&tensors, &pruned_shape);
+    for batch in [1, 8] {
+        let (own, reference) = paired_latency(&small, &dense, batch, 1, 3);
+        assert_eq!((own.batch, reference.batch), (batch, batch));
+        for result in [own, reference] {
+            assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
+            assert!((result.images_per_s - batch as f64 * 1e3 / result.median_ms).abs() < 1e-6, "{result:?}");
+        }
     }
 }
 

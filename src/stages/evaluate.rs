@@ -3,7 +3,7 @@
 use super::artifacts::{read_model, write_json};
 use super::runtime::Runtime;
 use crate::error::Result;
-use crate::eval::{Latency, accuracy, latency};
+use crate::eval::{Latency, accuracy, latency, paired_latency};
 use crate::model::cost::cost;
 use crate::model::vit::Vit;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
@@ -73,6 +73,7 @@ impl Stage for EvaluateStage {
             };
         let acc = accuracy(&model, &self.runtime.test_loader(self.spec.batch)?)?;
         let report = cost(&model.shape());
+        let (latency, dense_latency) = self.latencies(&model, dense.as_ref());
         let record = EvalRecord {
             top1: acc.top1,
             top5: acc.top5,
@@ -80,8 +81,8 @@ impl Stage for EvaluateStage {
             classes: model.shape().num_classes,
             params: report.params,
             macs: report.macs,
-            latency: self.latencies(&model),
-            dense_latency: dense.as_ref().map(|d| self.latencies(d)).unwrap_or_default(),
+            latency,
+            dense_latency,
             threads: rayon::current_num_threads(),
         };
         tracing::info!(subject = %self.subject, top1 = format!("{:.2}", record.top1), params = record.params, "evaluated");
@@ -90,7 +91,14 @@ impl Stage for EvaluateStage {
 }
 
 impl EvaluateStage {
-    fn latencies(&self, model: &Vit) -> Vec<Latency> {
-        self.spec.latency_batches.iter().map(|&b| latency(model, b, self.spec.warmup, self.spec.latency_runs)).collect()
+    /// The model's latency at each batch size and, when a dense model is given, the dense model's, the two timed
+    /// interleaved (`paired_latency`).
+    fn latencies(&self, model: &Vit, dense: Option<&Vit>) -> (Vec<Latency>, Vec<Latency>) {
+        let (warmup, runs) = (self.spec.warmup, self.spec.latency_runs);
+        let batches = self.spec.latency_batches.iter().copied();
+        match dense {
+            Some(dense) => batches.map(|b| paired_latency(model, dense, b, warmup, runs)).unzip(),
+            None => (batches.map(|b| latency(model, b, warmup, runs)).collect(), Vec::new()),
+        }
     }
 }
