@@ -50,22 +50,46 @@ pub struct Latency {
     pub images_per_s: f64,
 }
 
-/// Median forward latency of `model` on random inputs of `batch` images, after `warmup` untimed passes, timed on
-/// rayon's pool as training and evaluation run.
-pub fn latency(model: &Vit, batch: usize, warmup: usize, runs: usize) -> Latency {
+/// How a latency is timed: `warmup` untimed passes, then at least `runs` timed ones, and more until the timed passes
+/// add up to `min_seconds` (at most `MAX_RUNS_PER_RUN` times `runs` in all). A batch-1 pass of a small model takes
+/// about a millisecond, so ten of them are over in 10 ms, too short a window on a shared machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Passes {
+    /// Untimed passes first.
+    pub warmup: usize,
+    /// Timed passes at least (one at least).
+    pub runs: usize,
+    /// Seconds the timed passes add up to at least.
+    pub min_seconds: f64,
+}
+
+/// The most timed passes `Passes` takes, per pass of `runs`.
+pub const MAX_RUNS_PER_RUN: usize = 100;
+
+impl Passes {
+    /// Whether the timing stops after `done` timed passes that took `seconds` in all.
+    fn enough(&self, done: usize, seconds: f64) -> bool {
+        let runs = self.runs.max(1);
+        done >= runs && (seconds >= self.min_seconds || done >= runs * MAX_RUNS_PER_RUN)
+    }
+}
+
+/// Median forward latency of `model` on random inputs of `batch` images over `passes`, timed on rayon's pool as
+/// training and evaluation run.
+pub fn latency(model: &Vit, batch: usize, passes: Passes) -> Latency {
     on_compute_pool(|| {
         let mut pass = timed_pass(model, batch);
-        latency_of(batch, median_seconds(warmup, runs, &mut pass))
+        latency_of(batch, median_seconds(passes, &mut pass))
     })
 }
 
 /// Median forward latencies of `model` and `reference` (a pruned model and its dense one), their passes interleaved
 /// (`paired_median_seconds`) so that both are timed over the same stretch of time: timed one after the other, a burst
 /// of load on a shared machine could land on one model only and turn a speedup into a slowdown.
-pub fn paired_latency(model: &Vit, reference: &Vit, batch: usize, warmup: usize, runs: usize) -> (Latency, Latency) {
+pub fn paired_latency(model: &Vit, reference: &Vit, batch: usize, passes: Passes) -> (Latency, Latency) {
     on_compute_pool(|| {
         let (mut pass, mut reference_pass) = (timed_pass(model, batch), timed_pass(reference, batch));
-        let (own, other) = paired_median_seconds(warmup, runs, &mut pass, &mut reference_pass);
+        let (own, other) = paired_median_seconds(passes, &mut pass, &mut reference_pass);
         (latency_of(batch, own), latency_of(batch, other))
     })
 }
@@ -94,13 +118,9 @@ fn latency_of(batch: usize, median: f64) -> Latency {
 
 /// `median_seconds` for two timings at once, their calls interleaved A B B A A B B A ... (the order alternates, so
 /// neither always runs first, right after the other has warmed or cooled the caches); the warm-up passes are
-/// interleaved likewise. Returns the median seconds of `a` and of `b`.
-pub fn paired_median_seconds(
-    warmup: usize,
-    runs: usize,
-    mut a: impl FnMut() -> f64,
-    mut b: impl FnMut() -> f64,
-) -> (f64, f64) {
+/// interleaved likewise, and the timing goes on until both have had enough (`Passes`). Returns the median seconds of
+/// `a` and of `b`.
+pub fn paired_median_seconds(passes: Passes, mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> (f64, f64) {
     let mut pair = |round: usize| {
         if round.is_multiple_of(2) {
             (a(), b())
@@ -109,22 +129,34 @@ pub fn paired_median_seconds(
             (time_a, time_b)
         }
     };
-    (0..warmup).for_each(|round| {
+    (0..passes.warmup).for_each(|round| {
         pair(round);
     });
-    let (times_a, times_b): (Vec<f64>, Vec<f64>) = (0..runs.max(1)).map(|round| pair(warmup + round)).unzip();
+    let (mut times_a, mut times_b) = (Vec::new(), Vec::new());
+    let (mut total_a, mut total_b) = (0.0, 0.0);
+    while !(passes.enough(times_a.len(), total_a) && passes.enough(times_b.len(), total_b)) {
+        let (time_a, time_b) = pair(passes.warmup + times_a.len());
+        (total_a, total_b) = (total_a + time_a, total_b + time_b);
+        times_a.push(time_a);
+        times_b.push(time_b);
+    }
     (upper_median(times_a), upper_median(times_b))
 }
 
-/// Calls `time_once` `warmup` times without keeping the result, then `runs` times (at least once), and returns the
-/// median of the kept seconds (the upper one of an even count).
-pub fn median_seconds(warmup: usize, runs: usize, mut time_once: impl FnMut() -> f64) -> f64 {
-    (0..warmup).for_each(|_| {
+/// Calls `time_once` for the warm-up without keeping the result, then for the timed passes (`Passes`), and returns
+/// the median of the kept seconds (the upper one of an even count).
+pub fn median_seconds(passes: Passes, mut time_once: impl FnMut() -> f64) -> f64 {
+    (0..passes.warmup).for_each(|_| {
         time_once();
     });
-    upper_median((0..runs.max(1)).map(|_| time_once()).collect())
+    let (mut times, mut total) = (Vec::new(), 0.0);
+    while !passes.enough(times.len(), total) {
+        let time = time_once();
+        total += time;
+        times.push(time);
+    }
+    upper_median(times)
 }
-
 /// The median of `times` (the upper one of an even count); `times` must not be empty.
 fn upper_median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);

@@ -5,7 +5,7 @@ use burn::tensor::Device;
 use gohsp::data::loader::Loader;
 use gohsp::data::mnist5k::load_mnist5k;
 use gohsp::data::recipe::eval_transform;
-use gohsp::eval::{accuracy, latency, median_seconds, paired_latency, paired_median_seconds};
+use gohsp::eval::{MAX_RUNS_PER_RUN, Passes, accuracy, latency, median_seconds, paired_latency, paired_median_seconds};
 use gohsp::model::build::build_vit;
 use gohsp::model::cost::{cost, macs_per_image, param_count};
 use gohsp::model::host::NamedTensors;
@@ -79,24 +79,29 @@ fn micro_model(tensors: &NamedTensors, shape: &VitShape) -> gohsp::model::vit::V
     build_vit(shape, tensors, &Device::flex(), Path::new("<micro>")).unwrap()
 }
 
+/// `warmup` untimed passes, then `runs` timed ones, with no time floor.
+fn exactly(warmup: usize, runs: usize) -> Passes {
+    Passes { warmup, runs, min_seconds: 0.0 }
+}
+
 #[test]
 fn latency_times_the_requested_batch_after_the_warm_up_and_takes_the_median() {
     // A fake clock: two slow warm-up passes, then five timed ones; the warm-up must not count.
     let mut clock = [9.0, 9.0, 0.5, 0.1, 0.4, 0.2, 0.3].into_iter();
     let mut calls = 0;
-    let median = median_seconds(2, 5, || {
+    let median = median_seconds(exactly(2, 5), || {
         calls += 1;
         clock.next().unwrap()
     });
     assert_eq!((median, calls), (0.3, 7), "median of the five timed passes only");
     let mut even = [0.2, 0.1].into_iter();
-    assert_eq!(median_seconds(0, 2, || even.next().unwrap()), 0.2, "the upper median of an even count");
-    assert_eq!(median_seconds(0, 0, || 0.7), 0.7, "at least one pass is timed");
+    assert_eq!(median_seconds(exactly(0, 2), || even.next().unwrap()), 0.2, "the upper median of an even count");
+    assert_eq!(median_seconds(exactly(0, 0), || 0.7), 0.7, "at least one pass is timed");
     // The real model: the reported batch is the one asked for, and the forward pass ran on it.
     let shape = VitShape::uniform(28, 7, 1, 10, 32, 2, 4, 2.0);
     let model = micro_model(&init_tensors(&shape, 4), &shape);
     for batch in [1, 8] {
-        let result = latency(&model, batch, 1, 3);
+        let result = latency(&model, batch, exactly(1, 3));
         assert_eq!(result.batch, batch);
         assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
     }
@@ -117,23 +122,62 @@ fn paired_latency_interleaves_the_two_models_passes_in_alternating_order() {
         log.borrow_mut().push('B');
         times_b.borrow_mut().next().unwrap()
     };
-    let (median_a, median_b) = paired_median_seconds(2, 5, a, b);
+    let (median_a, median_b) = paired_median_seconds(exactly(2, 5), a, b);
     assert_eq!(log.borrow().as_str(), "ABBAABBAABBAAB", "2 warm-up and 5 timed rounds, the order alternating");
     assert_eq!((median_a, median_b), (0.3, 1.3), "each model's median over its own timed passes only");
-    assert_eq!(paired_median_seconds(0, 0, || 0.7, || 0.9), (0.7, 0.9), "at least one round is timed");
+    assert_eq!(paired_median_seconds(exactly(0, 0), || 0.7, || 0.9), (0.7, 0.9), "at least one round is timed");
     // The real models: a pruned one and its dense one, each timed at the batch asked for.
     let shape = VitShape::uniform(28, 7, 1, 10, 32, 2, 4, 2.0);
     let dense = micro_model(&init_tensors(&shape, 4), &shape);
     let (tensors, pruned_shape) = pruned(&shape, 3, 40, 4);
     let small = micro_model(&tensors, &pruned_shape);
     for batch in [1, 8] {
-        let (own, reference) = paired_latency(&small, &dense, batch, 1, 3);
+        let (own, reference) = paired_latency(&small, &dense, batch, exactly(1, 3));
         assert_eq!((own.batch, reference.batch), (batch, batch));
         for result in [own, reference] {
             assert!(result.median_ms.is_finite() && result.median_ms > 0.0, "{result:?}");
             assert!((result.images_per_s - batch as f64 * 1e3 / result.median_ms).abs() < 1e-6, "{result:?}");
         }
     }
+}
+
+#[test]
+fn quick_passes_are_timed_until_they_add_up_to_the_floor_and_no_further_than_the_cap() {
+    // 0.3 s passes against a 1 s floor: 2 runs asked for, 4 timed (1.2 s), the warm-up not counted.
+    let mut calls = 0;
+    let floor = Passes { warmup: 1, runs: 2, min_seconds: 1.0 };
+    let mut clock = [5.0, 0.3, 0.3, 0.3, 0.3].into_iter();
+    median_seconds(floor, || {
+        calls += 1;
+        clock.next().unwrap()
+    });
+    assert_eq!(calls, 5, "1 warm-up pass and 4 timed ones");
+    // Slow passes: the runs asked for are enough.
+    let mut calls = 0;
+    median_seconds(floor, || {
+        calls += 1;
+        2.0
+    });
+    assert_eq!(calls, 3);
+    // Passes that take no time stop at the cap instead of never.
+    let mut calls = 0;
+    median_seconds(Passes { warmup: 0, runs: 3, min_seconds: 1.0 }, || {
+        calls += 1;
+        0.0
+    });
+    assert_eq!(calls, 3 * MAX_RUNS_PER_RUN);
+    // A pair runs until both have reached the floor: b's 0.25 s passes need 4 rounds, a's 0.5 s ones 2.
+    let (mut calls_a, mut calls_b) = (0, 0);
+    let a = || {
+        calls_a += 1;
+        0.5
+    };
+    let b = || {
+        calls_b += 1;
+        0.25
+    };
+    paired_median_seconds(Passes { warmup: 0, runs: 1, min_seconds: 1.0 }, a, b);
+    assert_eq!((calls_a, calls_b), (4, 4), "paired passes stay in step");
 }
 
 #[test]

@@ -155,6 +155,7 @@ fn mutated_specs_through_the_binary_exit_2_with_one_error_line() {
         ("sparsity", "\"lots\""),
         ("rank.damping", "1.5"),
         ("evaluate.latency_batches", "[]"),
+        ("evaluate.latency_seconds", "-1"),
         ("finetune.batch", "0"),
     ];
     for (key, value) in cases {

@@ -124,7 +124,7 @@ impl Default for DistillSpec {
 
 impl Default for EvaluateSpec {
     fn default() -> Self {
-        Self { latency_batches: vec![1, 64], latency_runs: 10, warmup: 3, batch: 256 }
+        Self { latency_batches: vec![1, 64], latency_runs: 10, latency_seconds: 0.2, warmup: 3, batch: 256 }
     }
 }
 

@@ -190,8 +190,12 @@ pub struct DistillSpec {
 pub struct EvaluateSpec {
     /// Batch sizes at which latency is measured.
     pub latency_batches: Vec<usize>,
-    /// Timed forward passes per batch size (the median is reported).
+    /// Timed forward passes per batch size at least (the median is reported).
     pub latency_runs: usize,
+    /// Seconds the timed passes of each model add up to at least, with more passes than `latency_runs` where they are
+    /// quick (batch 1): ten passes of a millisecond are too short a window on a shared machine. 0 times exactly
+    /// `latency_runs` passes.
+    pub latency_seconds: f64,
     /// Untimed warm-up passes.
     pub warmup: usize,
     /// Batch size of the accuracy pass.

@@ -89,6 +89,19 @@ fn latency_batches_must_be_positive_and_present() {
 }
 
 #[test]
+fn the_latency_time_floor_must_be_a_finite_non_negative_number() {
+    let mut spec = named();
+    for bad in [-0.1, f64::NAN, f64::INFINITY] {
+        spec.evaluate.latency_seconds = bad;
+        assert_eq!(keys(&spec), ["evaluate.latency_seconds"], "{bad}");
+    }
+    for good in [0.0, 0.2] {
+        spec.evaluate.latency_seconds = good;
+        assert!(keys(&spec).is_empty(), "{good}");
+    }
+}
+
+#[test]
 fn paths_must_exist() {
     let mut spec = named();
     spec.dataset.root = Some("/nonexistent/cifar10".into());

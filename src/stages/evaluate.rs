@@ -3,7 +3,7 @@
 use super::artifacts::{read_model, write_json};
 use super::runtime::Runtime;
 use crate::error::Result;
-use crate::eval::{Latency, accuracy, latency, paired_latency};
+use crate::eval::{Latency, Passes, accuracy, latency, paired_latency};
 use crate::model::cost::cost;
 use crate::model::vit::Vit;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
@@ -94,11 +94,12 @@ impl EvaluateStage {
     /// The model's latency at each batch size and, when a dense model is given, the dense model's, the two timed
     /// interleaved (`paired_latency`).
     fn latencies(&self, model: &Vit, dense: Option<&Vit>) -> (Vec<Latency>, Vec<Latency>) {
-        let (warmup, runs) = (self.spec.warmup, self.spec.latency_runs);
+        let passes =
+            Passes { warmup: self.spec.warmup, runs: self.spec.latency_runs, min_seconds: self.spec.latency_seconds };
         let batches = self.spec.latency_batches.iter().copied();
         match dense {
-            Some(dense) => batches.map(|b| paired_latency(model, dense, b, warmup, runs)).unzip(),
-            None => (batches.map(|b| latency(model, b, warmup, runs)).collect(), Vec::new()),
+            Some(dense) => batches.map(|b| paired_latency(model, dense, b, passes)).unzip(),
+            None => (batches.map(|b| latency(model, b, passes)).collect(), Vec::new()),
         }
     }
 }
