@@ -194,7 +194,7 @@ pub struct EvaluateSpec {
     pub latency_runs: usize,
     /// Seconds the timed passes of each model add up to at least, with more passes than `latency_runs` where they are
     /// quick (batch 1): ten passes of a millisecond are too short a window on a shared machine. 0 times exactly
-    /// `latency_runs` passes.
+    /// `latency_runs` passes; at most 600.
     pub latency_seconds: f64,
     /// Untimed warm-up passes.
     pub warmup: usize,

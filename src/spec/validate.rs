@@ -189,7 +189,12 @@ fn check_evaluate(checks: &mut Checks, evaluate: &EvaluateSpec) {
         checks.at_least("evaluate.latency_batches", batch, 1, "e.g. [1, 64]");
     }
     checks.at_least("evaluate.latency_runs", evaluate.latency_runs, 1, "e.g. 10");
-    checks.within("evaluate.latency_seconds", evaluate.latency_seconds, Interval::NON_NEGATIVE, "e.g. 0.2");
+    checks.within(
+        "evaluate.latency_seconds",
+        evaluate.latency_seconds,
+        Interval::closed(0.0, 600.0),
+        "seconds per model and batch size, e.g. 0.2; 0 times exactly `latency_runs` passes",
+    );
     checks.at_least("evaluate.batch", evaluate.batch, 1, "e.g. 256");
 }
 
