@@ -157,6 +157,7 @@ pub fn median_seconds(passes: Passes, mut time_once: impl FnMut() -> f64) -> f64
     }
     upper_median(times)
 }
+
 /// The median of `times` (the upper one of an even count); `times` must not be empty.
 fn upper_median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);

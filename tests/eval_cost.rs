@@ -1,5 +1,6 @@
 //! Library-level cost and evaluation tests: MACs of pruned models against a count from their tensors, the latency
-//! loop on a fake clock (warm-up excluded, median taken; a pair's passes interleaved), and exact accuracy of a classifier biased to fixed classes.
+//! loop on a fake clock (warm-up excluded, median taken; a pair's passes interleaved, a time floor), and exact
+//! accuracy of a classifier biased to fixed classes.
 
 use burn::tensor::Device;
 use gohsp::data::loader::Loader;
