@@ -2,8 +2,9 @@
 //! (whole heads, and with `admm.head_dims: 0.5` half of the attention budget as q/k pairs), measured in one process so
 //! that the pruned/dense ratios compare like with like. See benches/README.md.
 //!
-//! Also in the same process: the dense model with the linear layers' GEMMs on the `gemm` crate instead of the packed
-//! GEMM (`dense-crate-gemm`), with burn's composed ops instead of gohsp's fused kernels (`dense-composed`), and
+//! Also in the same process: the dense model with the linear layers' products on the GEMM that this CPU does not use
+//! by default (`dense-crate-gemm` where the packed GEMM is the default, `dense-packed-gemm` on AVX-512 CPUs), with
+//! burn's composed ops instead of gohsp's fused kernels (`dense-composed`), and
 //! inference at batch 64 of dense vs GOHSP-pruned against their MAC ratio (interleaved pairs, at least 15 and 8 s).
 //!
 //! `cargo bench --bench throughput`. Knobs: GOHSP_BENCH_STEPS (timed training steps per model, default 10; inference
@@ -17,7 +18,7 @@ use burn::tensor::{Device, Tensor};
 use gohsp::data::loader::Batch;
 use gohsp::model::build::build_vit;
 use gohsp::model::cost::{macs_per_image, param_count};
-use gohsp::model::fused::{with_composed_ops, with_crate_gemm};
+use gohsp::model::fused::{CpuFeatures, LinearGemm, default_linear_gemm, with_composed_ops, with_linear_gemm};
 use gohsp::model::host::NamedTensors;
 use gohsp::model::init::init_tensors;
 use gohsp::model::presets::preset;
@@ -235,10 +236,10 @@ impl Variant {
 /// The kernels a variant runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KernelPath {
-    /// gohsp's fused ops with the packed GEMM (the default).
+    /// gohsp's fused ops with this CPU's default GEMM for the linear layers.
     Fused,
-    /// The fused ops with the linear layers' GEMMs on the `gemm` crate (`dense-crate-gemm`).
-    CrateGemm,
+    /// The fused ops with the linear layers' products on this GEMM (`dense-crate-gemm`, `dense-packed-gemm`).
+    Gemm(LinearGemm),
     /// Burn's composed ops and burn's AdamW (`dense-composed`).
     Composed,
 }
@@ -247,7 +248,7 @@ impl KernelPath {
     fn run<R>(self, f: impl FnOnce() -> R) -> R {
         match self {
             KernelPath::Fused => f(),
-            KernelPath::CrateGemm => with_crate_gemm(f),
+            KernelPath::Gemm(gemm) => with_linear_gemm(gemm, f),
             KernelPath::Composed => with_composed_ops(f),
         }
     }
@@ -282,11 +283,16 @@ fn run_case(case: &Case, steps: usize, dense_only: bool) {
     }
     let (pruned_shape, pruned_tensors) = prune(&shape, &tensors, 0.0);
     let (qk_shape, qk_tensors) = prune(&shape, &tensors, 0.5);
+    let other_gemm = default_linear_gemm().other();
+    let (other_gemm_variant, gemm_ratio) = match other_gemm {
+        LinearGemm::Crate => ("dense-crate-gemm", "packed/crate-gemm"),
+        LinearGemm::Packed => ("dense-packed-gemm", "crate/packed-gemm"),
+    };
     let mut variants = [
         Variant::new("dense", shape.clone(), &tensors, case.batch, KernelPath::Fused),
         Variant::new("gohsp40", pruned_shape.clone(), &pruned_tensors, case.batch, KernelPath::Fused),
         Variant::new("gohsp40-qk", qk_shape.clone(), &qk_tensors, case.batch, KernelPath::Fused),
-        Variant::new("dense-crate-gemm", shape.clone(), &tensors, case.batch, KernelPath::CrateGemm),
+        Variant::new(other_gemm_variant, shape.clone(), &tensors, case.batch, KernelPath::Gemm(other_gemm)),
         Variant::new("dense-composed", shape.clone(), &tensors, case.batch, KernelPath::Composed),
     ];
     for step in 0..WARMUP + steps {
@@ -299,7 +305,7 @@ fn run_case(case: &Case, steps: usize, dense_only: bool) {
     for (variant, pruned_shape) in variants[1..3].iter().zip([&pruned_shape, &qk_shape]) {
         print_speedup(case.preset, variant.name, &shape, pruned_shape, &dense, &variant.print(case.preset));
     }
-    for (variant, label) in variants[3..].iter().zip(["packed/crate-gemm", "fused/composed"]) {
+    for (variant, label) in variants[3..].iter().zip([gemm_ratio, "fused/composed"]) {
         let baseline = variant.print(case.preset);
         println!(
             "model={} {label} train_speedup={:.2} infer_speedup={:.2} (cpu time: train {:.2}, infer {:.2})",
@@ -390,6 +396,13 @@ fn main() {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the first pool built here");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("# cpu: {} ({cores} cores), threads={threads}, load average {}", cpu_model(), load_average());
+    let features = CpuFeatures::detect();
+    println!(
+        "# linear layers' GEMM: {} (avx2+fma: {}, avx512f: {})",
+        default_linear_gemm(),
+        features.avx2_fma,
+        features.avx512f
+    );
     println!(
         "# gohsp throughput: burn flex backend, {threads} rayon threads, {} pool, {steps} timed training steps \
          (median) after {WARMUP} warm-up, {} inference passes (median), dense and pruned interleaved; load average {}",

@@ -1,8 +1,19 @@
 //! The strided GEMMs against a plain f64 triple loop: the packed kernel's edges, depth blocks and strides, its row and
-//! column bands, the four start values (a residual also in place), and the `gemm` crate path behind
-//! `with_crate_gemm`.
+//! column bands, the four start values (a residual also in place), and both linear-layer GEMMs (packed and the
+//! `gemm` crate) chosen with `with_linear_gemm`.
 
 use super::*;
+use crate::model::fused::{CpuFeatures, LinearGemm, with_linear_gemm};
+
+/// Runs `f` with the linear layers' products on the `gemm` crate.
+fn on_crate<R>(f: impl FnOnce() -> R) -> R {
+    with_linear_gemm(LinearGemm::Crate, f)
+}
+
+/// Runs `f` with the linear layers' products on the packed GEMM (the crate where the CPU has no AVX2 + FMA).
+fn on_packed<R>(f: impl FnOnce() -> R) -> R {
+    with_linear_gemm(LinearGemm::Packed, f)
+}
 
 /// A test matrix: `rows` x `cols` values in `[-1, 1)`, stored row-major or (when `transposed`) column-major.
 struct Matrix {
@@ -78,7 +89,7 @@ const SHAPES: [(usize, usize, usize); 9] = [
 
 #[test]
 fn packed_gemm_matches_the_reference_for_edges_blocks_and_transposes() {
-    if !crate::model::fused::packed_gemm::available() {
+    if !CpuFeatures::detect().avx2_fma {
         eprintln!("this CPU has no AVX2 + FMA: the packed GEMM never runs here");
         return;
     }
@@ -138,8 +149,9 @@ fn a_residual_start_is_added_on_every_path_and_in_place() {
         for in_place in [false, true] {
             let what = format!("{m}x{n}x{k}, in place {in_place}");
             assert_close(&run(None, in_place), &want, &format!("{what}, threaded entry"));
-            assert_close(&with_crate_gemm(|| run(None, in_place)), &want, &format!("{what}, gemm crate"));
-            if crate::model::fused::packed_gemm::available() {
+            assert_close(&on_packed(|| run(None, in_place)), &want, &format!("{what}, packed GEMM"));
+            assert_close(&on_crate(|| run(None, in_place)), &want, &format!("{what}, gemm crate"));
+            if CpuFeatures::detect().avx2_fma {
                 for bands in [2, 3] {
                     assert_close(&run(Some(bands), in_place), &want, &format!("{what}, {bands} bands"));
                 }
@@ -150,7 +162,7 @@ fn a_residual_start_is_added_on_every_path_and_in_place() {
 
 #[test]
 fn row_and_column_bands_cover_the_product_exactly_once() {
-    if !crate::model::fused::packed_gemm::available() {
+    if !CpuFeatures::detect().avx2_fma {
         eprintln!("this CPU has no AVX2 + FMA: the packed GEMM never runs here");
         return;
     }
@@ -182,12 +194,13 @@ fn both_gemm_paths_agree_through_the_threaded_entry() {
         dst
     };
     assert_close(&run(), &want, "default path");
-    assert_close(&with_crate_gemm(run), &want, "gemm crate path");
+    assert_close(&on_packed(run), &want, "packed GEMM path");
+    assert_close(&on_crate(run), &want, "gemm crate path");
 }
 
 #[test]
 fn an_empty_inner_dimension_leaves_the_start_values() {
-    if !crate::model::fused::packed_gemm::available() {
+    if !CpuFeatures::detect().avx2_fma {
         eprintln!("this CPU has no AVX2 + FMA: the packed GEMM never runs here");
         return;
     }
@@ -231,8 +244,12 @@ fn column_sums_of_the_right_operand_are_bit_identical_to_row_order_sums_on_every
             };
             (dst, sums)
         };
-        let mut paths = vec![("threaded entry", run(None)), ("gemm crate", with_crate_gemm(|| run(None)))];
-        if crate::model::fused::packed_gemm::available() {
+        let mut paths = vec![
+            ("threaded entry", run(None)),
+            ("packed GEMM", on_packed(|| run(None))),
+            ("gemm crate", on_crate(|| run(None))),
+        ];
+        if CpuFeatures::detect().avx2_fma {
             paths.extend([1, 2, 3].map(|bands| ("bands", run(Some(bands)))));
         }
         for (path, (dst, sums)) in paths {

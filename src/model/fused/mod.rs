@@ -8,6 +8,7 @@ mod gelu;
 mod kernels;
 mod layer_norm;
 mod linear;
+mod linear_gemm;
 mod linear_kernel;
 #[cfg(target_arch = "x86_64")]
 mod packed_gemm;
@@ -22,10 +23,10 @@ pub use embed::{patches, prepend_and_position};
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
 pub use linear::{linear, linear_residual};
+pub use linear_gemm::{CpuFeatures, LinearGemm, default_linear_gemm, with_linear_gemm};
 pub use route::with_composed_ops;
 pub(crate) use route::{Routed, contiguous, from_plain, owned, route, values};
 pub use softmax::softmax_scaled;
-pub use strided_gemm::with_crate_gemm;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! A cache-blocked f32 GEMM for x86-64 with AVX2 + FMA, for the linear layers: operands packed into panels (BLIS's
-//! loop order) and a 6x16 register-tile microkernel that prefetches its output tile. The `gemm` crate stays the
-//! fallback on other CPUs and runs attention's per-head products (see `strided_gemm`).
+//! loop order) and a 6x16 register-tile microkernel that prefetches its output tile. The `gemm` crate runs them on
+//! other CPUs, AVX-512 ones included (see `linear_gemm`), and runs attention's per-head products (see `strided_gemm`).
 
 use super::strided_gemm::{ColumnSums, Operand, Start};
 use std::arch::x86_64::*;
@@ -18,11 +18,6 @@ const KC: usize = 384;
 const MC: usize = 96;
 /// Columns of one packed block of the right operand.
 const NC: usize = 1024;
-
-/// Whether this CPU runs the packed GEMM (AVX2 and FMA).
-pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-}
 
 /// dst's new value at (`i`, `j`) from the product there: `start` plus the product.
 ///
@@ -65,7 +60,7 @@ enum Left<'a> {
 /// dst[m, n] (row stride `ldc`, column stride 1) = start + lhs[m, k] rhs[k, n], on the calling thread.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA (`available`), every operand and the start's values must be valid for their
+/// The CPU must support AVX2 and FMA (`CpuFeatures::avx2_fma`), every operand and the start's values must be valid for their
 /// extents, and `dst` must not alias the operands (a `Start::Residual`'s matrix may be dst).
 pub(super) unsafe fn packed_gemm(
     dst: *mut f32,

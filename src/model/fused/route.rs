@@ -35,14 +35,23 @@ pub fn with_composed_ops<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs `f` with this thread's `switch` on, then restores its previous value (also when `f` panics).
 pub(crate) fn with_switch_on<R>(switch: &'static LocalKey<Cell<bool>>, f: impl FnOnce() -> R) -> R {
+    with_thread_value(switch, true, f)
+}
+
+/// Runs `f` with this thread's `cell` set to `value`, then restores its previous value (also when `f` panics).
+pub(crate) fn with_thread_value<T: Copy + 'static, R>(
+    cell: &'static LocalKey<Cell<T>>,
+    value: T,
+    f: impl FnOnce() -> R,
+) -> R {
     /// Puts the previous value back when dropped.
-    struct Restore(&'static LocalKey<Cell<bool>>, bool);
-    impl Drop for Restore {
+    struct Restore<T: Copy + 'static>(&'static LocalKey<Cell<T>>, T);
+    impl<T: Copy + 'static> Drop for Restore<T> {
         fn drop(&mut self) {
             self.0.with(|c| c.set(self.1));
         }
     }
-    let _restore = Restore(switch, switch.with(|c| c.replace(true)));
+    let _restore = Restore(cell, cell.with(|c| c.replace(value)));
     f()
 }
 

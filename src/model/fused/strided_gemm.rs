@@ -1,29 +1,14 @@
 //! Strided f32 GEMM calls shared by the fused kernels: operands are views with their own row and column strides, so
-//! transposes and column slices need no copies. The linear layers' products run on `packed_gemm` where the CPU has
-//! AVX2 + FMA, split into one row (or column) band per rayon thread; attention's small per-head products, and every
-//! product on other CPUs, run on the `gemm` crate.
+//! transposes and column slices need no copies. The linear layers' products run on `packed_gemm` where `linear_gemm`
+//! chooses it (AVX2 + FMA without AVX-512), split into one row (or column) band per rayon thread; attention's small
+//! per-head products, and every product on other CPUs, run on the `gemm` crate.
 
+#[cfg(target_arch = "x86_64")]
+use super::linear_gemm::{LinearGemm, linear_gemm};
 #[cfg(target_arch = "x86_64")]
 use super::packed_gemm;
-use super::route::with_switch_on;
 #[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
-use std::cell::Cell;
-
-thread_local! {
-    static FORCE_CRATE_GEMM: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f` with the linear layers' products on the `gemm` crate instead of `packed_gemm` on this thread (for
-/// benchmarks that compare both in one process). The switch is read on the calling thread only.
-pub fn with_crate_gemm<R>(f: impl FnOnce() -> R) -> R {
-    with_switch_on(&FORCE_CRATE_GEMM, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn crate_gemm_forced() -> bool {
-    FORCE_CRATE_GEMM.with(Cell::get)
-}
 
 /// Products at least this large (m * n * k) run on rayon's threads with the `gemm` crate; smaller ones on the calling
 /// thread (burn-flex's own threshold for its matmul).
@@ -214,9 +199,9 @@ pub(super) unsafe fn gemm_threaded(
     let product = m.saturating_mul(n).saturating_mul(k);
     let large = product >= PARALLEL_PRODUCT;
     #[cfg(target_arch = "x86_64")]
-    if packed_gemm::available() && !crate_gemm_forced() {
+    if linear_gemm() == LinearGemm::Packed {
         let bands = if product >= PACKED_PARALLEL_PRODUCT { rayon::current_num_threads() } else { 1 };
-        // SAFETY: forwarded from the caller; the CPU has AVX2 and FMA.
+        // SAFETY: forwarded from the caller; `linear_gemm` chooses the packed GEMM only where the CPU has AVX2 and FMA.
         unsafe { banded(dst, dst_rows, (m, n, k), (lhs, rhs), start, (bands, rhs_sums)) };
         return;
     }
