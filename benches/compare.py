@@ -6,7 +6,10 @@ rounds 2..N run gohsp's dense model alone (GOHSP_BENCH_DENSE_ONLY=1) and PyTorch
 that a drift in the machine's speed over the minutes of a session hits both sides alike. Prints the CPU model (lscpu),
 thread count and load average before and after each side, every raw line of both programs, and one table: per model,
 training-step and inference-batch wall time of gohsp (dense) and PyTorch in every round, gohsp / PyTorch per round,
-and the median ratio (below 1.0 = gohsp faster). Without torch installed it runs gohsp alone and says so.
+and the median ratio (below 1.0 = gohsp faster). Under the table, the FMA-peak probe that gohsp's bench runs at its
+start and end (2 threads at once over 1 thread alone: about 2 when each thread has a core's FMA units, about 1 when
+the machine's two vCPUs share one physical core, which halves GEMM-bound speed on both sides). Without torch installed
+it runs gohsp alone and says so.
 
     python3 benches/compare.py            # what `just bench` runs (3 rounds)
     python3 benches/compare.py --rounds 5
@@ -23,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LINE = re.compile(r"^model=(\S+) variant=(\S+) .*train_step_ms=([\d.]+) .*infer_batch_ms=([\d.]+)")
+FMA = re.compile(r"^# fma peak .* ([\d.]+)x one thread")
 
 
 def cpu_model():
@@ -44,22 +48,26 @@ def run(label, cmd, env=None):
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         sys.exit(f"{label} failed with exit code {proc.returncode}")
-    return {(m.group(1), m.group(2)): (float(m.group(3)), float(m.group(4)))
-            for m in map(LINE.match, proc.stdout.splitlines()) if m}
+    lines = proc.stdout.splitlines()
+    times = {(m.group(1), m.group(2)): (float(m.group(3)), float(m.group(4))) for m in map(LINE.match, lines) if m}
+    return times, [float(m.group(1)) for m in map(FMA.match, lines) if m]
 
 
 GOHSP = ["cargo", "bench", "--quiet", "--bench", "throughput"]
 
 
 def one_round(number, torch_first):
-    """One paired round: {(model, side): (train ms, infer ms)} for gohsp's dense model and PyTorch."""
+    """One paired round: {(model, side): (train ms, infer ms)} for gohsp's dense model and PyTorch, and the FMA-peak
+    scalings gohsp's bench printed."""
     print(f"# round {number}", flush=True)
     ours = lambda: run("gohsp", GOHSP, None if number == 1 else {"GOHSP_BENCH_DENSE_ONLY": "1"})
     theirs = lambda: run("torch", [sys.executable, "benches/torch_reference.py"])
-    results = {}
+    results, scalings = {}, []
     for side in ([theirs, ours] if torch_first else [ours, theirs]):
-        results.update(side())
-    return results
+        times, peaks = side()
+        results.update(times)
+        scalings += peaks
+    return results, scalings
 
 
 def main():
@@ -68,7 +76,8 @@ def main():
     rounds = max(1, parser.parse_args().rounds)
     threads = os.environ.setdefault("GOHSP_BENCH_THREADS", "2")
     print(f"# cpu: {cpu_model()}, {os.cpu_count()} cores, {threads} threads, load average {load()}")
-    results = [one_round(r + 1, torch_first=r % 2 == 1) for r in range(rounds)]
+    rounds_run = [one_round(r + 1, torch_first=r % 2 == 1) for r in range(rounds)]
+    results = [times for times, _ in rounds_run]
     print(f"# done, load average {load()}")
     models = sorted({m for m, v in results[0] if v == "torch"})
     if not models:
@@ -81,6 +90,8 @@ def main():
             pairs = [(r[(model, "dense")][i], r[(model, "torch")][i]) for r in results]
             cells = " | ".join(f"{g:.1f} / {t:.1f} ({g / t:.2f})" for g, t in pairs)
             print(f"| {model} | {step} | {cells} | {statistics.median(g / t for g, t in pairs):.2f} |")
+    probes = "; ".join(f"round {r + 1}: " + ", ".join(f"{x:.2f}" for x in sc) for r, (_, sc) in enumerate(rounds_run))
+    print(f"\nFMA peak, {threads} threads at once over 1 thread (gohsp's bench, start and end): {probes}")
 
 
 if __name__ == "__main__":

@@ -396,6 +396,7 @@ fn main() {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("the first pool built here");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("# cpu: {} ({cores} cores), threads={threads}, load average {}", cpu_model(), load_average());
+    print_fma_peak(threads);
     let features = CpuFeatures::detect();
     println!(
         "# linear layers' GEMM: {} (avx2+fma: {}, avx512f: {})",
@@ -426,4 +427,13 @@ fn main() {
         }
     }
     println!("# total {:.1} s, load average {}", start.elapsed().as_secs_f64(), load_average());
+    print_fma_peak(threads);
+}
+
+/// The machine's FMA peak with 1 thread and with `threads` at once (whether the threads share a core's FMA units).
+fn print_fma_peak(threads: usize) {
+    match gohsp::fma_peak::probe(threads) {
+        Some(peak) => println!("{}", peak.line()),
+        None => println!("# fma peak: not probed (no AVX2 + FMA)"),
+    }
 }

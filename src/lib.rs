@@ -6,6 +6,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod fault;
+pub mod fma_peak;
 pub mod malloc_tuning;
 pub mod model;
 pub(crate) mod pipeline;
