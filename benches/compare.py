@@ -6,10 +6,11 @@ rounds 2..N run gohsp's dense model alone (GOHSP_BENCH_DENSE_ONLY=1) and PyTorch
 that a drift in the machine's speed over the minutes of a session hits both sides alike. Prints the CPU model (lscpu),
 thread count and load average before and after each side, every raw line of both programs, and one table: per model,
 training-step and inference-batch wall time of gohsp (dense) and PyTorch in every round, gohsp / PyTorch per round,
-and the median ratio (below 1.0 = gohsp faster). Under the table, the FMA-peak probe that gohsp's bench runs at its
-start and end (2 threads at once over 1 thread alone: about 2 when each thread has a core's FMA units, about 1 when
-the machine's two vCPUs share one physical core, which halves GEMM-bound speed on both sides). Without torch installed
-it runs gohsp alone and says so.
+and the median ratio (below 1.0 = gohsp faster). Under the table, an FMA-peak probe before and after each side
+(gohsp's bench runs it at its start and end; around PyTorch's it runs alone, GOHSP_BENCH_MODELS=none): 2 threads at
+once over 1 thread alone, about 2 when each thread has a core's FMA units, about 1 when the machine's two vCPUs share
+one physical core, which halves GEMM-bound speed on both sides. Without torch installed it runs gohsp alone and says
+so.
 
     python3 benches/compare.py            # what `just bench` runs (3 rounds)
     python3 benches/compare.py --rounds 5
@@ -61,12 +62,16 @@ def one_round(number, torch_first):
     scalings gohsp's bench printed."""
     print(f"# round {number}", flush=True)
     ours = lambda: run("gohsp", GOHSP, None if number == 1 else {"GOHSP_BENCH_DENSE_ONLY": "1"})
-    theirs = lambda: run("torch", [sys.executable, "benches/torch_reference.py"])
-    results, scalings = {}, []
-    for side in ([theirs, ours] if torch_first else [ours, theirs]):
-        times, peaks = side()
+    probe = lambda: run("fma probe", GOHSP, {"GOHSP_BENCH_MODELS": "none"})[1]
+    results, scalings = {}, {}
+    for side in (["torch", "gohsp"] if torch_first else ["gohsp", "torch"]):
+        if side == "gohsp":
+            times, scalings["gohsp"] = ours()
+        else:
+            before = probe()
+            times, _ = run("torch", [sys.executable, "benches/torch_reference.py"])
+            scalings["torch"] = before[:1] + probe()[:1]
         results.update(times)
-        scalings += peaks
     return results, scalings
 
 
@@ -90,8 +95,10 @@ def main():
             pairs = [(r[(model, "dense")][i], r[(model, "torch")][i]) for r in results]
             cells = " | ".join(f"{g:.1f} / {t:.1f} ({g / t:.2f})" for g, t in pairs)
             print(f"| {model} | {step} | {cells} | {statistics.median(g / t for g, t in pairs):.2f} |")
-    probes = "; ".join(f"round {r + 1}: " + ", ".join(f"{x:.2f}" for x in sc) for r, (_, sc) in enumerate(rounds_run))
-    print(f"\nFMA peak, {threads} threads at once over 1 thread (gohsp's bench, start and end): {probes}")
+    fmt = lambda values: ", ".join(f"{x:.2f}" for x in values)
+    probes = "; ".join(f"round {r + 1}: gohsp {fmt(sc['gohsp'])}, PyTorch {fmt(sc['torch'])}"
+                       for r, (_, sc) in enumerate(rounds_run))
+    print(f"\nFMA peak, {threads} threads at once over 1 thread, before and after each side: {probes}")
 
 
 if __name__ == "__main__":
