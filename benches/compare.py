@@ -23,6 +23,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,10 +76,86 @@ def one_round(number, torch_first):
     return results, scalings
 
 
+GAP_S = 0.05  # between one side's step and the other's: lets the idle side's spinning threads go to sleep
+
+
+class Server:
+    """One side's lockstep server (`GOHSP_BENCH_SERVE` / `--serve`): one step per command, its time read back."""
+
+    def __init__(self, label, cmd, env=None):
+        print(f"# {label} server: {' '.join(cmd)} (load average {load()})", flush=True)
+        self.label = label
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
+        while (line := self.proc.stdout.readline()) != "ready\n":
+            if not line:
+                sys.exit(f"{label} server ended before it was ready (exit code {self.proc.wait()})")
+            sys.stdout.write(line)
+
+    def step(self, command):
+        """Wall milliseconds of one `train` or `infer` step."""
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().split()
+        if len(reply) != 3 or reply[0] != command:
+            sys.exit(f"{self.label} server answered {reply!r} to {command!r} (exit code {self.proc.poll()})")
+        return float(reply[1])
+
+    def close(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def lockstep(model, pairs):
+    """{step: [(gohsp ms, PyTorch ms) per pair]}: single steps of both sides alternated, gohsp first in even pairs and
+    PyTorch first in odd ones, after 2 untimed steps and passes each; inference gets twice as many pairs."""
+    ours = Server("gohsp", GOHSP, {"GOHSP_BENCH_SERVE": model})
+    theirs = Server("torch", [sys.executable, "benches/torch_reference.py", "--serve", model])
+    results = {}
+    for command, count in [("train", pairs), ("infer", 2 * pairs)]:
+        for side in [ours, theirs] * 2:
+            side.step(command)
+        results[command] = []
+        for i in range(count):
+            times = {}
+            for side in ([ours, theirs] if i % 2 == 0 else [theirs, ours]):
+                time.sleep(GAP_S)
+                times[side.label] = side.step(command)
+            results[command].append((times["gohsp"], times["torch"]))
+    ours.close()
+    theirs.close()
+    return results
+
+
+def print_lockstep(models, pairs):
+    print(f"\n# lockstep: {pairs} training and {2 * pairs} inference pairs per model (load average {load()})")
+    table = []
+    for model in models:
+        for step, pair_times in lockstep(model, pairs).items():
+            ratios = sorted(g / t for g, t in pair_times)
+            q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+            below = sum(r <= 1.0 for r in ratios)
+            g, t = (statistics.median(x) for x in zip(*pair_times))
+            print(f"lockstep model={model} step={step} pairs={len(ratios)} gohsp_ms={g:.1f} torch_ms={t:.1f} "
+                  f"ratio_median={statistics.median(ratios):.2f} ratio_q1={q1:.2f} ratio_q3={q3:.2f} "
+                  f"at_or_below_1={below}/{len(ratios)}", flush=True)
+            table.append(f"| {model} | {step} | {len(ratios)} | {g:.1f} / {t:.1f} | {statistics.median(ratios):.2f} | "
+                         f"{q1:.2f}-{q3:.2f} | {below} of {len(ratios)} |")
+    print(f"# lockstep done, load average {load()}")
+    print("\n| model | step | pairs | median ms: gohsp / PyTorch | median of pair ratios | quartiles | pairs at or "
+          "below 1.0 |\n| --- | --- | --: | --: | --: | --: | --: |")
+    print("\n".join(table))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="paired rounds (default 3; the first is the full bench)")
-    rounds = max(1, parser.parse_args().rounds)
+    parser.add_argument("--pairs", type=int, default=20,
+                        help="lockstep training-step pairs per model after the rounds (inference: twice as many; "
+                             "default 20; 0 skips)")
+    args = parser.parse_args()
+    rounds = max(1, args.rounds)
     threads = os.environ.setdefault("GOHSP_BENCH_THREADS", "2")
     print(f"# cpu: {cpu_model()}, {os.cpu_count()} cores, {threads} threads, load average {load()}")
     rounds_run = [one_round(r + 1, torch_first=r % 2 == 1) for r in range(rounds)]
@@ -99,6 +176,8 @@ def main():
     probes = "; ".join(f"round {r + 1}: gohsp {fmt(sc['gohsp'])}, PyTorch {fmt(sc['torch'])}"
                        for r, (_, sc) in enumerate(rounds_run))
     print(f"\nFMA peak, {threads} threads at once over 1 thread, before and after each side: {probes}")
+    if args.pairs > 0:
+        print_lockstep(models, args.pairs)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@
 //! `cargo bench --bench throughput`. Knobs: GOHSP_BENCH_STEPS (timed training steps per model, default 10; inference
 //! runs twice as many passes), GOHSP_BENCH_THREADS (rayon threads, default 2), GOHSP_BENCH_POOL=0 (run on the
 //! calling thread instead of inside rayon's pool), GOHSP_BENCH_MODELS (comma list, default `deit_tiny,vit_mnist`),
-//! GOHSP_BENCH_DENSE_ONLY=1 (the dense variant alone: no pruned, baseline-kernel or batch-64 lines).
+//! GOHSP_BENCH_DENSE_ONLY=1 (the dense variant alone: no pruned, baseline-kernel or batch-64 lines),
+//! GOHSP_BENCH_SERVE=<preset> (a lockstep server for `compare.py`: one step per stdin command, see `serve`).
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
@@ -416,6 +417,14 @@ fn main() {
             "# warning: load average above the {cores} cores: wall times are inflated, compare the cpu_ms columns"
         );
     }
+    if let Ok(preset) = std::env::var("GOHSP_BENCH_SERVE") {
+        let Some(case) = CASES.iter().find(|c| c.preset == preset) else {
+            eprintln!("GOHSP_BENCH_SERVE={preset}: no such model; use one of deit_tiny, vit_mnist");
+            std::process::exit(2);
+        };
+        if in_pool { rayon::scope(|_| serve(case)) } else { serve(case) }
+        return;
+    }
     let start = Instant::now();
     for case in CASES.iter().filter(|c| wanted.split(',').any(|w| w.trim() == c.preset)) {
         if in_pool {
@@ -428,6 +437,40 @@ fn main() {
     }
     println!("# total {:.1} s, load average {}", start.elapsed().as_secs_f64(), load_average());
     print_fma_peak(threads);
+}
+
+/// `GOHSP_BENCH_SERVE=<preset>`: the dense model as a lockstep server for `compare.py`, which alternates single steps
+/// of this process and PyTorch's. Prints `ready`, then answers each stdin line `train` or `infer` with one training
+/// step or inference pass and a line `train <wall ms> <cpu ms>` (or `infer ...`); `quit` or end of input stops it.
+fn serve(case: &Case) {
+    use std::io::{BufRead, Write};
+    let shape = preset(case.preset, case.classes).expect("known preset");
+    let tensors = init_tensors(&shape, 0);
+    let mut dense = Variant::new("dense", shape, &tensors, case.batch, KernelPath::Fused);
+    let mut out = std::io::stdout();
+    writeln!(out, "ready").and_then(|()| out.flush()).expect("stdout is open");
+    for line in std::io::stdin().lock().lines() {
+        let line = line.expect("stdin is readable");
+        let sample = match line.trim() {
+            "train" => {
+                dense.train_step(true);
+                dense.train.last()
+            }
+            "infer" => {
+                dense.infer_pass(true);
+                dense.infer.last()
+            }
+            "quit" => break,
+            other => {
+                eprintln!("lockstep server: unknown command `{other}` (train, infer or quit)");
+                std::process::exit(2);
+            }
+        };
+        let sample = sample.expect("a step was just recorded");
+        writeln!(out, "{} {:.3} {:.1}", line.trim(), sample.wall * 1e3, sample.cpu * 1e3)
+            .and_then(|()| out.flush())
+            .expect("stdout is open");
+    }
 }
 
 /// The machine's FMA peak with 1 thread and with `threads` at once (whether the threads share a core's FMA units).

@@ -3,7 +3,8 @@
 
 Default mode prints the same `model=... variant=dense ...` lines as `cargo bench --bench throughput`, so that burn/torch
 ratios can be taken. `--mnist` trains the quickstart's dense model (vit_mnist on the embedded MNIST 5k, 20 epochs)
-and prints its test top-1 and wall time. Exits 0 with a message when torch is not installed.
+and prints its test top-1 and wall time. `--serve NAME` is a lockstep server for compare.py (one step per stdin line).
+Exits 0 with a message when torch is not installed.
 
 The model is written directly in torch, in timm's layout (no timm needed): patch-embedding conv, class token, learned
 position embedding, pre-norm blocks with a fused qkv, exact GELU, LayerNorm eps 1e-6, classifier on the class token;
@@ -158,6 +159,35 @@ def throughput(steps):
         )
 
 
+def serve(name):
+    """A lockstep server for compare.py: prints `ready`, then answers each stdin line `train` or `infer` with one
+    training step or inference pass of `name`'s dense model and `train <wall ms> <cpu ms>` (or `infer ...`); `quit` or
+    end of input stops it. The same model, batch and step as `throughput`."""
+    torch.manual_seed(0)
+    model, (chans, image, classes, batch) = build(name)
+    host_images = torch.rand(batch, chans, image, image) * 2 - 1
+    labels = torch.randint(0, classes, (batch,))
+    optim = optimizer(model, 1e-4)
+
+    def train():
+        model.train()
+        train_step(model, optim, host_images.clone(), labels, 1e-4)
+
+    def infer():
+        model.eval()
+        with torch.inference_mode():
+            model(host_images).sum().item()
+
+    print("ready", flush=True)
+    while (command := sys.stdin.readline().strip()) not in ("", "quit"):
+        if command not in ("train", "infer"):
+            sys.exit(f"lockstep server: unknown command `{command}` (train, infer or quit)")
+        wall, cpu = time.perf_counter(), time.process_time()
+        train() if command == "train" else infer()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"{command} {wall * 1e3:.3f} {cpu * 1e3:.1f}", flush=True)
+
+
 def load_mnist5k():
     """The embedded MNIST 5k, split as src/data/mnist5k.rs: per class the first 400 rows train, the rest test."""
     rows = [line.split(",") for line in gzip.open(DATA, "rt") if line.strip()]
@@ -236,6 +266,7 @@ def main():
     parser.add_argument("--mnist", action="store_true", help="train vit_mnist on MNIST 5k and report test top-1")
     parser.add_argument("--epochs", type=int, default=20, help="epochs of --mnist (default 20)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--serve", choices=sorted(PRESETS), help="lockstep server for compare.py (one step per line)")
     args = parser.parse_args()
     threads = int(os.environ.get("GOHSP_BENCH_THREADS", "2"))
     steps = max(int(os.environ.get("GOHSP_BENCH_STEPS", "10")), 1)
@@ -248,7 +279,9 @@ def main():
     )
     if load > os.cpu_count():
         print(f"# warning: load average {load:.1f} on {os.cpu_count()} cores: wall times are inflated, compare cpu_ms")
-    if args.mnist:
+    if args.serve:
+        serve(args.serve)
+    elif args.mnist:
         mnist(args.epochs, args.seed)
     else:
         throughput(steps)
