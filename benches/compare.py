@@ -148,25 +148,16 @@ def print_lockstep(models, pairs):
     print("\n".join(table))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="paired rounds (default 3; the first is the full bench)")
-    parser.add_argument("--pairs", type=int, default=20,
-                        help="lockstep training-step pairs per model after the rounds (inference: twice as many; "
-                             "default 20; 0 skips)")
-    args = parser.parse_args()
-    rounds = max(1, args.rounds)
-    threads = os.environ.setdefault("GOHSP_BENCH_THREADS", "2")
-    print(f"# cpu: {cpu_model()}, {os.cpu_count()} cores, {threads} threads, load average {load()}")
-    rounds_run = [one_round(r + 1, torch_first=r % 2 == 1) for r in range(rounds)]
+def torch_installed():
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def print_rounds(rounds_run, threads):
+    """The rounds' table and FMA probes."""
     results = [times for times, _ in rounds_run]
-    print(f"# done, load average {load()}")
     models = sorted({m for m, v in results[0] if v == "torch"})
-    if not models:
-        print("# no PyTorch lines (torch not installed?): no ratios")
-        return
-    heads = " | ".join(f"round {r + 1}: gohsp / PyTorch ms (ratio)" for r in range(rounds))
-    print(f"\n| model | step | {heads} | median ratio |\n| --- | --- |{' --: |' * (rounds + 1)}")
+    heads = " | ".join(f"round {r + 1}: gohsp / PyTorch ms (ratio)" for r in range(len(results)))
+    print(f"\n| model | step | {heads} | median ratio |\n| --- | --- |{' --: |' * (len(results) + 1)}")
     for model in models:
         for i, step in enumerate(["train", "infer"]):
             pairs = [(r[(model, "dense")][i], r[(model, "torch")][i]) for r in results]
@@ -176,8 +167,30 @@ def main():
     probes = "; ".join(f"round {r + 1}: gohsp {fmt(sc['gohsp'])}, PyTorch {fmt(sc['torch'])}"
                        for r, (_, sc) in enumerate(rounds_run))
     print(f"\nFMA peak, {threads} threads at once over 1 thread, before and after each side: {probes}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="paired rounds (default 3; the first is the full bench; 0: lockstep pairs only)")
+    parser.add_argument("--pairs", type=int, default=20,
+                        help="lockstep training-step pairs per model after the rounds (inference: twice as many; "
+                             "default 20; 0 skips)")
+    args = parser.parse_args()
+    threads = os.environ.setdefault("GOHSP_BENCH_THREADS", "2")
+    print(f"# cpu: {cpu_model()}, {os.cpu_count()} cores, {threads} threads, load average {load()}")
+    if not torch_installed():
+        if args.rounds > 0:
+            one_round(1, torch_first=False)
+        print("# torch is not installed (pip install torch): gohsp alone, no ratios")
+        return
+    rounds_run = [one_round(r + 1, torch_first=r % 2 == 1) for r in range(max(0, args.rounds))]
+    print(f"# done, load average {load()}")
+    if rounds_run:
+        print_rounds(rounds_run, threads)
     if args.pairs > 0:
-        print_lockstep(models, args.pairs)
+        wanted = os.environ.get("GOHSP_BENCH_MODELS", "deit_tiny,vit_mnist").split(",")
+        print_lockstep([m.strip() for m in wanted if m.strip()], args.pairs)
 
 
 if __name__ == "__main__":

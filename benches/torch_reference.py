@@ -22,7 +22,11 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
+
+# torch warns once that numpy is missing; nothing here uses numpy.
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 try:
     import torch
