@@ -422,7 +422,11 @@ fn main() {
             eprintln!("GOHSP_BENCH_SERVE={preset}: no such model; use one of deit_tiny, vit_mnist");
             std::process::exit(2);
         };
-        if in_pool { rayon::scope(|_| serve(case)) } else { serve(case) }
+        if in_pool {
+            rayon::scope(|_| serve(case))
+        } else {
+            serve(case)
+        }
         return;
     }
     let start = Instant::now();
