@@ -3,6 +3,7 @@
 //! share of the FMA units; a GEMM-bound training step then takes up to twice as long with the same code. The probe
 //! says which case a benchmark ran in.
 
+use crate::model::fused::CpuFeatures;
 use std::sync::Barrier;
 use std::time::Instant;
 
@@ -73,15 +74,9 @@ pub fn probe(threads: usize) -> Option<FmaPeak> {
     Some(FmaPeak { alone, together })
 }
 
+/// Whether this CPU runs the vector chains (AVX2 + FMA, as the packed GEMM needs).
 fn supported() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    CpuFeatures::detect().avx2_fma
 }
 
 /// The median GFLOPS of `RUNS` timed runs of `TURNS` turns on the calling thread, each run started when every thread
