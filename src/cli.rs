@@ -1,5 +1,6 @@
 //! The command line: clap definitions of every subcommand and its flags.
 
+use crate::export::format::ExportFormat;
 use crate::pipeline::stage::StageKind;
 use crate::spec::executor::ExecutorKind;
 use crate::spec::types::DeviceKind;
@@ -129,9 +130,10 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Print a checkpoint's per-block structure, parameter count and MACs.
+    /// Print a checkpoint's per-block structure, parameter count and MACs (of an .onnx file: its input, output and
+    /// metadata).
     Inspect {
-        /// A safetensors checkpoint (timm, Hugging Face or gohsp).
+        /// A safetensors checkpoint (timm, Hugging Face or gohsp), or an ONNX file written by `gohsp export`.
         #[arg(long)]
         weights: PathBuf,
         /// Head count for files that do not record it.
@@ -155,6 +157,28 @@ pub enum Command {
         /// Head count for files that do not record it.
         #[arg(long)]
         heads: Option<usize>,
+    },
+    /// Write a checkpoint (dense or pruned) in another runtime's format: `--format onnx`.
+    Export {
+        /// A safetensors checkpoint (timm, Hugging Face or gohsp).
+        #[arg(long)]
+        weights: PathBuf,
+        /// The format to write.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
+        format: ExportFormat,
+        /// The file to write (replaced whole, or left as it was if the export fails).
+        #[arg(long)]
+        out: PathBuf,
+        /// Head count for files that do not record it.
+        #[arg(long)]
+        heads: Option<usize>,
+        /// Per-channel mean of [0, 1] pixels the model was trained with, recorded in the file's metadata
+        /// (default: the weights' config.json / preprocessor_config.json, if they say).
+        #[arg(long, value_delimiter = ',', requires = "std")]
+        mean: Option<Vec<f32>>,
+        /// Per-channel standard deviation, with --mean.
+        #[arg(long, value_delimiter = ',', requires = "mean")]
+        std: Option<Vec<f32>>,
     },
     /// Rank a graph given as JSON (nodes, edges_src_dst_weight, alpha) and print the PageRank scores.
     RankGraph {

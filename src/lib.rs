@@ -1,10 +1,12 @@
 //! gohsp: GOHSP structured pruning of Vision Transformers, run as a cached DAG of experiment stages.
 
+pub mod atomic_write;
 pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod fault;
 pub mod fma_peak;
 pub mod malloc_tuning;

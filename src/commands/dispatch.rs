@@ -1,6 +1,6 @@
 //! Routing a parsed command line to its handler.
 
-use super::{cache_admin, config, data, inspect, node_status, plan, report, run, run_node};
+use super::{cache_admin, config, data, export, inspect, node_status, plan, report, run, run_node};
 use crate::cli::{Cli, Command, DataAction};
 use crate::error::Result;
 
@@ -20,6 +20,9 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Gc { dry_run, keep, force } => cache_admin::collect_garbage(results, *dry_run, *force, keep),
         Command::Inspect { weights, heads, json } => inspect::inspect(weights, *heads, *json),
         Command::Predict { weights, input, out, heads } => inspect::predict(weights, input, out, *heads),
+        Command::Export { weights, format, out, heads, mean, std } => {
+            export::export(weights, *format, out, *heads, mean.clone().zip(std.clone()))
+        }
         Command::RankGraph { graph } => inspect::rank_graph(graph),
         Command::Report { dirs, out } => report::report(dirs, out),
         Command::Data { action: DataAction::Fetch { name, dir } } => data::fetch_dataset(name, dir.clone()),

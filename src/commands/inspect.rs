@@ -12,6 +12,9 @@ use std::path::Path;
 
 /// Print a checkpoint's per-block structure, parameter count and MACs.
 pub(crate) fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Result<i32> {
+    if weights.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) {
+        return super::export::inspect_onnx(weights, as_json);
+    }
     let (model, manifest) = load_vit(weights, heads, &Device::flex())?;
     let shape = model.shape();
     let report = cost(&shape);

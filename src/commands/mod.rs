@@ -5,6 +5,7 @@ pub(crate) mod config;
 pub(crate) mod data;
 pub mod dispatch;
 pub(crate) mod executor_choice;
+pub(crate) mod export;
 pub(crate) mod inspect;
 pub(crate) mod node_status;
 pub(crate) mod plan;

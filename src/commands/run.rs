@@ -13,7 +13,7 @@ use crate::pipeline::summary::{NodeRunStatus, RunSummary};
 use crate::spec::executor::ExecutorKind;
 use crate::spec::load::LoadedSpec;
 use crate::stages::plan::BuiltPlan;
-use crate::stages::publish::publish_report;
+use crate::stages::publish::{publish_exports, publish_report};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
@@ -80,8 +80,12 @@ pub(crate) fn publish(
     {
         let dir = results.join(&loaded.name);
         let table = publish_report(&built.plan, report, cache, &dir)?;
+        let exported = publish_exports(&built.plan, &built.exports, cache, &dir)?;
         println!("{table}");
         eprintln!("report: {}", dir.display());
+        if !exported.is_empty() {
+            eprintln!("exported: {} model file(s) in {}", exported.len(), dir.join("export").display());
+        }
     }
     Ok(())
 }

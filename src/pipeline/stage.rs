@@ -26,12 +26,22 @@ pub enum StageKind {
     Evaluate,
     /// Tables and plots.
     Report,
+    /// A model written in another runtime's format (ONNX).
+    Export,
 }
 
 impl StageKind {
     /// Every kind, in pipeline order.
-    pub const ALL: [StageKind; 7] =
-        [Self::Pretrain, Self::Rank, Self::Admm, Self::Prune, Self::Finetune, Self::Evaluate, Self::Report];
+    pub const ALL: [StageKind; 8] = [
+        Self::Pretrain,
+        Self::Rank,
+        Self::Admm,
+        Self::Prune,
+        Self::Finetune,
+        Self::Evaluate,
+        Self::Report,
+        Self::Export,
+    ];
 
     /// The snake_case name, as in specs, flags and cache folders.
     pub fn as_str(self) -> &'static str {
@@ -43,6 +53,7 @@ impl StageKind {
             Self::Finetune => "finetune",
             Self::Evaluate => "evaluate",
             Self::Report => "report",
+            Self::Export => "export",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The default value of every spec knob (DESIGN.md section 5): what a spec file that sets nothing gets.
+//! The default value of every spec knob (docs/design.md section 5): what a spec file that sets nothing gets.
 
 use super::types::{
     AdmmSpec, DatasetSpec, DeviceKind, DistillSpec, EvaluateSpec, FinetuneSpec, HeadShare, Method, ModelSpec, RankSpec,
@@ -21,6 +21,7 @@ impl Default for Spec {
             finetune: FinetuneSpec::default(),
             evaluate: EvaluateSpec::default(),
             report: ReportSpec::default(),
+            export: Default::default(),
             executor: Default::default(),
         }
     }

@@ -1,4 +1,4 @@
-//! The typed experiment spec (DESIGN.md section 5): one grid point's fully resolved settings, every knob with its default.
+//! The typed experiment spec (docs/design.md section 5): one grid point's fully resolved settings, every knob with its default.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -37,6 +37,8 @@ pub struct Spec {
     pub evaluate: EvaluateSpec,
     /// Report settings (not part of training keys).
     pub report: ReportSpec,
+    /// Models written in other runtimes' formats beside the report (the dense one and every pruned one).
+    pub export: ExportSpec,
     /// Where the nodes run: this process or Slurm jobs (not part of any key).
     pub executor: super::executor::ExecutorSpec,
 }
@@ -200,6 +202,14 @@ pub struct EvaluateSpec {
     pub warmup: usize,
     /// Batch size of the accuracy pass.
     pub batch: usize,
+}
+
+/// Export settings: which formats every model of the run is written in, beside the report.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportSpec {
+    /// Formats: `onnx`. Empty (the default) exports nothing.
+    pub formats: Vec<String>,
 }
 
 /// Report settings.

@@ -1,4 +1,4 @@
-//! The value rules of a typed spec (DESIGN.md section 5): ranges, known names and existing paths, each broken rule a
+//! The value rules of a typed spec (docs/design.md section 5): ranges, known names and existing paths, each broken rule a
 //! problem naming its dotted key.
 
 use super::checks::Checks;
@@ -11,6 +11,8 @@ use super::types::{
 use crate::data::open::DATASETS;
 use crate::model::presets::PRESETS;
 
+/// Formats a model can be exported to.
+const EXPORT_FORMATS: &[&str] = &["onnx"];
 /// Table formats of the report.
 pub(crate) const TABLE_FORMATS: &[&str] = &["md", "csv", "tex"];
 /// Plot formats of the report.
@@ -34,6 +36,9 @@ pub(crate) fn problems(spec: &Spec) -> Vec<KeyProblem> {
     check_finetune(&mut checks, &spec.finetune);
     check_evaluate(&mut checks, &spec.evaluate);
     check_report(&mut checks, &spec.report);
+    for format in &spec.export.formats {
+        checks.one_of("export.formats", format, EXPORT_FORMATS, "export format");
+    }
     checks.problems
 }
 

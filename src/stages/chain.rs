@@ -26,6 +26,8 @@ use std::sync::Arc;
 pub(crate) struct Chain {
     /// The point's evaluation.
     pub eval: NodeId,
+    /// The point's fine-tuned model.
+    pub model: NodeId,
     /// Nodes whose artifacts feed the plots.
     pub plot_nodes: Vec<NodeId>,
 }
@@ -102,7 +104,7 @@ pub(crate) fn add_chain(
     };
     let eval = plan.add(Arc::new(evaluate), &[finetune, dense.model], &fp);
     plot_nodes.extend([prune, finetune]);
-    Ok(Chain { eval, plot_nodes })
+    Ok(Chain { eval, model: finetune, plot_nodes })
 }
 
 /// Solve the point's budget before anything runs; an unreachable sparsity is a spec error naming the largest reachable one.

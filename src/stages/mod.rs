@@ -7,6 +7,7 @@ pub(crate) mod data_facts;
 pub(crate) mod dense;
 pub(crate) mod digests;
 pub(crate) mod evaluate;
+pub(crate) mod export;
 pub(crate) mod finetune;
 pub(crate) mod meta;
 pub(crate) mod names;

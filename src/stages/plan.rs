@@ -2,12 +2,18 @@
 
 use super::chain::add_chain;
 use super::dense::{Runtimes, add_dense};
+use super::export::ExportStage;
 use super::names::{DENSE_AXES, axes_of, differing_axes, point_name_without, variant_name, variant_name_without};
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
+use super::runtime::Runtime;
 use crate::error::Result;
+use crate::export::format::ExportFormat;
+use crate::export::normalization::Normalization;
 use crate::pipeline::dag::{NodeId, Plan};
+use crate::pipeline::stage::StageKind;
 use crate::spec::load::{GridPoint, LoadedSpec};
+use clap::ValueEnum;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,6 +23,8 @@ pub(crate) struct BuiltPlan {
     pub plan: Plan,
     /// The final report node.
     pub report: Option<NodeId>,
+    /// The export nodes, each with the file stem its files are published under.
+    pub exports: Vec<(NodeId, String)>,
 }
 
 /// Build the plan of every grid point of `loaded`, ending in one report node.
@@ -25,9 +33,18 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     let mut inputs: Vec<NodeId> = Vec::new();
     let mut entries: Vec<ReportEntry> = Vec::new();
     let mut rows = RowNames::default();
+    let mut exports = Exports::default();
     for point in &loaded.points {
         let rt = runtimes.get(&point.spec)?;
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
+        exports.add(
+            &mut plan,
+            point,
+            &rt,
+            dense.model,
+            StageKind::Pretrain,
+            &format!("dense,{}", axes_of(point, DENSE_AXES)),
+        );
         if !inputs.contains(&dense.eval) {
             let dense_input = input_index(&mut inputs, dense.eval);
             let name = format!("dense,{}", axes_of(point, DENSE_AXES));
@@ -42,6 +59,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
             });
         }
         let chain = add_chain(&mut plan, point, &rt, &dense, &loaded.file)?;
+        exports.add(&mut plan, point, &rt, chain.model, StageKind::Finetune, &point.name);
         let eval_input = input_index(&mut inputs, chain.eval);
         if let Some(i) = entries.iter().position(|e| e.eval_input == eval_input) {
             rows.merge(&mut entries[i], point);
@@ -68,7 +86,53 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
         spec: first.report.clone(),
     };
     let report = plan.add(Arc::new(report), &inputs, &rt.fingerprint());
-    Ok(BuiltPlan { plan, report: Some(report) })
+    Ok(BuiltPlan { plan, report: Some(report), exports: exports.nodes })
+}
+
+/// The export nodes of a plan: one per distinct model, when the point's spec asks for formats.
+#[derive(Default)]
+struct Exports {
+    nodes: Vec<(NodeId, String)>,
+}
+
+impl Exports {
+    fn add(
+        &mut self,
+        plan: &mut Plan,
+        point: &GridPoint,
+        rt: &Arc<Runtime>,
+        model: NodeId,
+        kind: StageKind,
+        name: &str,
+    ) {
+        let formats: Vec<ExportFormat> =
+            point.spec.export.formats.iter().filter_map(|f| ExportFormat::from_str(f, true).ok()).collect();
+        if formats.is_empty() {
+            return;
+        }
+        let info = rt.info();
+        let stage = ExportStage {
+            subject: name.to_string(),
+            model_kind: kind,
+            formats,
+            normalization: Normalization { mean: info.mean.clone(), std: info.std.clone() },
+        };
+        let node = plan.add(Arc::new(stage), &[model], &rt.fingerprint());
+        if !self.nodes.iter().any(|(n, _)| *n == node) {
+            self.nodes.push((node, file_stem(name)));
+        }
+    }
+}
+
+/// A row name as a file name: `method=gohsp,sparsity=0.4` -> `method-gohsp_sparsity-0.4`.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '=' => '-',
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') => c,
+            _ => '_',
+        })
+        .collect()
 }
 
 /// The first grid point of every report row and the axes found not to change its result: grid points that build the

@@ -19,6 +19,7 @@ fn section(spec: &SlurmSpec, kind: StageKind) -> &SlurmResources {
         StageKind::Finetune => &spec.finetune,
         StageKind::Evaluate => &spec.evaluate,
         StageKind::Report => &spec.report,
+        StageKind::Export => &spec.export,
     }
 }
 

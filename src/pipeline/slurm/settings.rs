@@ -40,6 +40,8 @@ pub struct SlurmSpec {
     pub evaluate: SlurmResources,
     /// Overrides for the report job.
     pub report: SlurmResources,
+    /// Overrides for export jobs.
+    pub export: SlurmResources,
 }
 
 /// Slurm resources of a job; unset fields fall back to the defaults section, then to the cluster's own defaults.
@@ -77,6 +79,7 @@ impl Default for SlurmSpec {
             finetune: none(),
             evaluate: none(),
             report: none(),
+            export: none(),
         }
     }
 }
@@ -103,6 +106,7 @@ impl SlurmSpec {
             finetune: every(),
             evaluate: every(),
             report: every(),
+            export: every(),
             ..Self::default()
         }
     }
