@@ -25,12 +25,6 @@ use gohsp::model::init::init_tensors;
 use gohsp::model::presets::preset;
 use gohsp::model::shape::VitShape;
 use gohsp::model::vit::Vit;
-use gohsp::prune::admm_state::{Constraint, project};
-use gohsp::prune::budget::{BudgetRequest, solve_budget};
-use gohsp::prune::hard::slice_tensors;
-use gohsp::prune::norms::head_norms;
-use gohsp::prune::select::keep_top_global;
-use gohsp::spec::types::HeadShare;
 use gohsp::train::batch::{batch_tensors, count_correct};
 use gohsp::train::objective::{CrossEntropy, Objective};
 use gohsp::train::trainer::{TrainConfig, optimizer};
@@ -39,8 +33,10 @@ use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::time::Instant;
 
-/// The pruned variant's target sparsity (the quickstart's).
-const SPARSITY: f64 = 0.4;
+#[path = "common/gohsp40.rs"]
+mod gohsp40;
+use gohsp40::prune;
+
 /// Untimed training steps and inference passes before timing.
 const WARMUP: usize = 2;
 
@@ -253,24 +249,6 @@ impl KernelPath {
             KernelPath::Composed => with_composed_ops(f),
         }
     }
-}
-
-/// GOHSP's hard pruning of `tensors` at `SPARSITY`: the budget solved with `auto` head share, a share `head_dims` of
-/// the attention part as q/k pairs, and one head, neuron and pair kept per block or head; heads chosen by global L2
-/// norm, neurons and pairs by ADMM's projection, the tensors sliced. Returns the smaller shape and tensors.
-fn prune(shape: &VitShape, tensors: &NamedTensors, head_dims: f64) -> (VitShape, NamedTensors) {
-    let request = BudgetRequest { head_dims, ..BudgetRequest::heads_and_neurons(SPARSITY, HeadShare::Auto, 1, 1) };
-    let budget = solve_budget(shape, &request).expect("40% is reachable for both presets");
-    let constraint = Constraint {
-        heads: keep_top_global(&head_norms(shape, tensors), budget.heads_removed, 1),
-        neurons_removed: budget.neurons_removed,
-        min_neurons: 1,
-        pairs_removed: budget.pairs_removed,
-        min_head_dims: 1,
-    };
-    let (_, mask) = project(shape, tensors, &constraint);
-    let (sliced, manifest) = slice_tensors(shape, tensors, &mask);
-    (manifest.shape, sliced)
 }
 
 /// Dense and pruned variants of one preset, their steps and passes interleaved (dense, pruned, dense, ...) so that

@@ -16,7 +16,9 @@ pub const OUTPUT_NAME: &str = "logits";
 pub(crate) fn vit_graph(shape: &VitShape, tensors: &NamedTensors) -> GraphProto {
     let mut writer = VitWriter { g: GraphBuilder::default(), shape, tensors };
     let images = writer.g.input_name(INPUT_NAME);
-    let mut x = writer.embed(&images);
+    // The residual stream is kept flat, [batch * T, D], so that every linear layer is one Gemm with its bias.
+    let embedded = writer.embed(&images);
+    let mut x = writer.reshape(&embedded, &[-1, shape.dim as i64], "stream");
     for (i, block) in shape.blocks.iter().enumerate() {
         x = writer.block(&x, i, block);
     }
@@ -45,13 +47,10 @@ impl VitWriter<'_> {
         self.g.weight(name, &tensor)
     }
 
-    /// `x W^T + b` for the linear layer `prefix` (timm's [out, in] weight, stored transposed for MatMul).
+    /// `x W^T + b` for the linear layer `prefix` over rows x [N, in]: one Gemm on timm's [out, in] weight.
     fn linear(&mut self, x: &str, prefix: &str, hint: &str) -> String {
-        let weight = self.tensor(&format!("{prefix}.weight")).transposed();
-        let w = self.g.weight(&format!("{prefix}.weight_t"), &weight);
-        let b = self.weight(&format!("{prefix}.bias"));
-        let product = self.g.op("MatMul", &[x, &w], vec![], &format!("{hint}_matmul"));
-        self.g.op("Add", &[&product, &b], vec![], hint)
+        let (w, b) = (self.weight(&format!("{prefix}.weight")), self.weight(&format!("{prefix}.bias")));
+        self.g.op("Gemm", &[x, &w, &b], vec![int_attr("transB", 1)], hint)
     }
 
     fn layer_norm(&mut self, x: &str, prefix: &str) -> String {
@@ -115,16 +114,17 @@ impl VitWriter<'_> {
         self.g.op("Add", &[&x, &mlp], vec![], &name("out"))
     }
 
-    /// The heads' outputs side by side [batch, T, heads * head_dim], before the output projection.
+    /// The heads' outputs side by side [batch * T, heads * head_dim], before the output projection.
     fn attention(&mut self, normed: &str, i: usize, block: &BlockShape) -> String {
         let name = |rest: &str| format!("blocks.{i}.{rest}");
         let (h, qk, dh) = (block.heads as i64, block.qk_dim as i64, block.head_dim as i64);
+        let t = self.shape.tokens() as i64;
         let qkv = self.linear(normed, &name("attn.qkv"), &name("qkv"));
         let sizes = self.g.int64s(&name("qkv_split"), &[h * qk, h * qk, h * dh]);
         let hints = [name("q"), name("k"), name("v")];
         let hint_refs: Vec<&str> = hints.iter().map(String::as_str).collect();
         let parts = self.g.op_n("Split", &[&qkv, &sizes], vec![int_attr("axis", -1)], &hint_refs);
-        let v = self.reshape(&parts[2], &[0, 0, h, dh], &name("v_heads"));
+        let v = self.reshape(&parts[2], &[-1, t, h, dh], &name("v_heads"));
         let v = self.transpose(&v, &[0, 2, 1, 3], &name("v_bhtd"));
         let heads_out = if qk == 0 {
             // No q/k pairs left: every score is 0, so each query averages the values.
@@ -133,9 +133,9 @@ impl VitWriter<'_> {
             let v_shape = self.g.op("Shape", &[&v], vec![], &name("v_shape"));
             self.g.op("Expand", &[&mean, &v_shape], vec![], &name("heads_out"))
         } else {
-            let q = self.reshape(&parts[0], &[0, 0, h, qk], &name("q_heads"));
+            let q = self.reshape(&parts[0], &[-1, t, h, qk], &name("q_heads"));
             let q = self.transpose(&q, &[0, 2, 1, 3], &name("q_bhtd"));
-            let k = self.reshape(&parts[1], &[0, 0, h, qk], &name("k_heads"));
+            let k = self.reshape(&parts[1], &[-1, t, h, qk], &name("k_heads"));
             let k = self.transpose(&k, &[0, 2, 3, 1], &name("k_bhdt"));
             let scores = self.g.op("MatMul", &[&q, &k], vec![], &name("scores"));
             let scale = self.g.scalar(&name("scale"), (block.head_dim as f64).powf(-0.5) as f32);
@@ -144,12 +144,14 @@ impl VitWriter<'_> {
             self.g.op("MatMul", &[&attn, &v], vec![], &name("heads_out"))
         };
         let merged = self.transpose(&heads_out, &[0, 2, 1, 3], &name("heads_bthd"));
-        self.reshape(&merged, &[0, 0, h * dh], &name("heads_merged"))
+        self.reshape(&merged, &[-1, h * dh], &name("heads_merged"))
     }
 
-    /// The final norm of the prefix tokens and the classifier(s) on them.
+    /// The final norm of the prefix tokens and the classifier(s) on them; x is the flat stream [batch * T, D].
     fn classify(&mut self, x: &str) -> String {
         let prefix = self.shape.num_prefix_tokens() as i64;
+        let (t, d) = (self.shape.tokens() as i64, self.shape.dim as i64);
+        let x = &self.reshape(x, &[-1, t, d], "sequence");
         let (starts, ends, axes) = (
             self.g.int64s("prefix_start", &[0]),
             self.g.int64s("prefix_end", &[prefix]),

@@ -3,7 +3,9 @@
 use super::chain::add_chain;
 use super::dense::{Runtimes, add_dense};
 use super::export::ExportStage;
-use super::names::{DENSE_AXES, axes_of, differing_axes, point_name_without, variant_name, variant_name_without};
+use super::names::{
+    DENSE_AXES, axes_of, differing_axes, method_name, point_name_without, variant_name, variant_name_without,
+};
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
 use super::runtime::Runtime;
@@ -12,6 +14,7 @@ use crate::export::format::ExportFormat;
 use crate::export::normalization::Normalization;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
+use crate::spec::grid::point_name;
 use crate::spec::load::{GridPoint, LoadedSpec};
 use clap::ValueEnum;
 use std::collections::HashMap;
@@ -37,14 +40,8 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     for point in &loaded.points {
         let rt = runtimes.get(&point.spec)?;
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
-        exports.add(
-            &mut plan,
-            point,
-            &rt,
-            dense.model,
-            StageKind::Pretrain,
-            &format!("dense,{}", axes_of(point, DENSE_AXES)),
-        );
+        let dense_name = format!("dense,{}", axes_of(point, DENSE_AXES));
+        exports.add(&mut plan, point, &rt, (dense.model, StageKind::Pretrain), &dense_name, export_stem(point, true));
         if !inputs.contains(&dense.eval) {
             let dense_input = input_index(&mut inputs, dense.eval);
             let name = format!("dense,{}", axes_of(point, DENSE_AXES));
@@ -59,7 +56,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
             });
         }
         let chain = add_chain(&mut plan, point, &rt, &dense, &loaded.file)?;
-        exports.add(&mut plan, point, &rt, chain.model, StageKind::Finetune, &point.name);
+        exports.add(&mut plan, point, &rt, (chain.model, StageKind::Finetune), &point.name, export_stem(point, false));
         let eval_input = input_index(&mut inputs, chain.eval);
         if let Some(i) = entries.iter().position(|e| e.eval_input == eval_input) {
             rows.merge(&mut entries[i], point);
@@ -96,14 +93,15 @@ struct Exports {
 }
 
 impl Exports {
+    /// An export of `model` (the node and its kind), labelled `name` and published as `stem.EXT`.
     fn add(
         &mut self,
         plan: &mut Plan,
         point: &GridPoint,
         rt: &Arc<Runtime>,
-        model: NodeId,
-        kind: StageKind,
+        (model, kind): (NodeId, StageKind),
         name: &str,
+        stem: String,
     ) {
         let formats: Vec<ExportFormat> =
             point.spec.export.formats.iter().filter_map(|f| ExportFormat::from_str(f, true).ok()).collect();
@@ -119,13 +117,25 @@ impl Exports {
         };
         let node = plan.add(Arc::new(stage), &[model], &rt.fingerprint());
         if !self.nodes.iter().any(|(n, _)| *n == node) {
-            self.nodes.push((node, file_stem(name)));
+            self.nodes.push((node, stem));
         }
     }
 }
 
-/// A row name as a file name: `method=gohsp,sparsity=0.4` -> `method-gohsp_sparsity-0.4`.
-fn file_stem(name: &str) -> String {
+/// The file stem a point's exported model is published under: `dense` or the method, then the point's other axes
+/// (`gohsp_sparsity-0.4_seed-1`); the dense model keeps only the axes that change it.
+fn export_stem(point: &GridPoint, dense: bool) -> String {
+    let (head, axes) = if dense {
+        ("dense".to_string(), axes_of(point, DENSE_AXES))
+    } else {
+        (method_name(point.spec.method), point_name(point.axes.iter().filter(|a| a.key != "method")))
+    };
+    let name = if axes == "default" { head } else { format!("{head}_{}", axes.replace(',', "_")) };
+    as_file_name(&name)
+}
+
+/// `name` with `=` as `-` and every character a file name should not hold as `_`.
+fn as_file_name(name: &str) -> String {
     name.chars()
         .map(|c| match c {
             '=' => '-',
