@@ -202,7 +202,7 @@ fn gc_dry_run_lists_each_removable_entry() {
 
 #[test]
 fn entries_live_at_results_cache_kind_key() {
-    // DESIGN.md section 6 and the doc of `Cache`: an entry is results/cache/<kind>/<key>/.
+    // docs/design.md section 6 and the doc of `Cache`: an entry is results/cache/<kind>/<key>/.
     let results = results_root();
     gohsp(results.path(), &["run", MICRO]).ok();
     for (kind, dir) in cache_entries(results.path()) {

@@ -1,4 +1,4 @@
-//! Exact parameter count and multiply-accumulates (MACs) per image of any `VitShape` (DESIGN.md section 3).
+//! Exact parameter count and multiply-accumulates (MACs) per image of any `VitShape` (docs/design.md section 3).
 
 use crate::model::shape::{BlockShape, VitShape};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! ADMM rounds (DESIGN.md section 4): W-step epochs on the augmented loss, Z-step projection, U-step, rho schedule
+//! ADMM rounds (docs/design.md section 4): W-step epochs on the augmented loss, Z-step projection, U-step, rho schedule
 //! (the scaled dual U is rescaled by rho_old / rho_new whenever rho changes).
 
 use super::admm_penalty::{AdmmObjective, PenaltyTargets};

@@ -1,5 +1,5 @@
 //! The budget solver: how many heads, MLP neurons and (with `admm.head_dims`) q/k dimension pairs to remove so that a
-//! fraction `sparsity` of the dense model's total parameters goes (DESIGN.md sections 3 and 4).
+//! fraction `sparsity` of the dense model's total parameters goes (docs/design.md sections 3 and 4).
 
 use super::head_share::HeadShare;
 use crate::model::cost::param_count;

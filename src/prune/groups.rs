@@ -1,4 +1,4 @@
-//! Structured groups (DESIGN.md section 3): a head or an MLP neuron of one block, or a q/k dimension pair inside a
+//! Structured groups (docs/design.md section 3): a head or an MLP neuron of one block, or a q/k dimension pair inside a
 //! head (`admm.head_dims`), and the parameters each one owns.
 
 use crate::model::shape::{BlockShape, VitShape};

@@ -1,4 +1,4 @@
-//! The head graph of DESIGN.md section 4 (rank, steps 3-4): heads as nodes, similarity-weighted edges between adjacent
+//! The head graph of docs/design.md section 4 (rank, steps 3-4): heads as nodes, similarity-weighted edges between adjacent
 //! blocks, optionally a classifier node tied to the last block by each head's write into the class token, and head
 //! scores as the stationary distribution of its random walk (PageRank, optionally personalised by a per-head signal).
 

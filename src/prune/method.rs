@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Pruning methods: GOHSP, its ablation and the baselines (DESIGN.md section 4).
+/// Pruning methods: GOHSP, its ablation and the baselines (docs/design.md section 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {

@@ -1,4 +1,4 @@
-//! Graph-based head importance (DESIGN.md section 4, Rank): calibration similarities, the head graph, stationary scores.
+//! Graph-based head importance (docs/design.md section 4, Rank): calibration similarities, the head graph, stationary scores.
 
 use super::calibrate::calibrate;
 use super::head_graph::{GraphEdge, HeadGraph, normalize_per_block};
