@@ -426,6 +426,12 @@ fn bad_export_input_exits_2_naming_it_and_leaves_no_file() {
     wrong.expect_code(2);
     assert!(wrong.stderr.contains("1-channel"), "{}", wrong.stderr);
     assert!(!out.exists(), "no export wrote a file");
+    let not_onnx = gohsp(&results, &["inspect", "--weights", corrupt.with_extension("onnx").to_str().unwrap()]);
+    not_onnx.expect_code(2);
+    std::fs::copy(&corrupt, corrupt.with_extension("onnx")).unwrap();
+    let not_onnx = gohsp(&results, &["inspect", "--weights", corrupt.with_extension("onnx").to_str().unwrap()]);
+    not_onnx.expect_code(2);
+    assert!(not_onnx.stderr.contains("not an ONNX model"), "{}", not_onnx.stderr);
     let nowhere = work.path().join("no/such/folder/model.onnx");
     let unwritable = gohsp(
         &results,

@@ -121,6 +121,9 @@ pub struct OnnxInfo {
 
 /// Reads an ONNX file's interface and metadata; a file that is not ONNX is an error naming it (exit 2).
 pub fn read_onnx(path: &Path) -> Result<OnnxInfo> {
+    if !path.is_file() {
+        return Err(GohspError::input(path, "ONNX file not found", "check the path (`gohsp export` writes one)"));
+    }
     let bytes = std::fs::read(path).at_path(path)?;
     let model = ModelProto::decode(bytes.as_slice()).map_err(|e| {
         GohspError::input(
