@@ -457,7 +457,7 @@ fn serve(case: &Case) {
 
 /// The machine's FMA peak with 1 thread and with `threads` at once (whether the threads share a core's FMA units).
 fn print_fma_peak(threads: usize) {
-    match gohsp::fma_peak::probe(threads) {
+    match gohsp_kernels::fma_peak::probe(threads) {
         Some(peak) => println!("{}", peak.line()),
         None => println!("# fma peak: not probed (no AVX2 + FMA)"),
     }

@@ -1,4 +1,5 @@
 //! gohsp: GOHSP structured pruning of Vision Transformers, run as a cached DAG of experiment stages.
+#![deny(unsafe_code)]
 
 pub mod atomic_write;
 pub mod cli;
@@ -8,9 +9,9 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod fault;
-pub mod fma_peak;
 pub mod malloc_tuning;
 pub mod model;
+mod os;
 pub(crate) mod pipeline;
 pub mod prune;
 pub mod report;

@@ -1,4 +1,5 @@
 //! The gohsp binary: parse the command line, set up logging, run the command, map errors to exit codes (2 = your input).
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 use gohsp::cli::{Cli, LogFormat};

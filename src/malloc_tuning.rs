@@ -23,12 +23,11 @@ pub fn tune_malloc() -> bool {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn apply() -> bool {
-    // SAFETY: mallopt only changes allocator parameters; it is called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-            && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
-            && libc::mallopt(libc::M_TOP_PAD, TOP_PAD) == 1
-    }
+    crate::os::mallopt_all(&[
+        (libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+        (libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        (libc::M_TOP_PAD, TOP_PAD),
+    ])
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

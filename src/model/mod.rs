@@ -2,7 +2,8 @@
 
 pub mod build;
 pub mod cost;
-pub mod fused;
+/// The fused CPU kernels, in their own crate.
+pub use gohsp_kernels as fused;
 pub(crate) mod header;
 pub(crate) mod hf_names;
 pub mod host;

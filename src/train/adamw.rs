@@ -2,14 +2,10 @@
 //! computing exactly what burn's `AdamW` computes, op for op and bit for bit, with the same state record; tensors on
 //! other backends take burn's `AdamW` itself.
 
-use crate::model::fused::{Routed, contiguous, from_plain, owned, route, values};
-use burn::backend::flex::FlexTensor;
 use burn::optim::{AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
-use rayon::prelude::*;
+use gohsp_kernels::{AdamWConstants, AdamWStep, adamw_step};
 
-/// Elements per rayon task.
-const TASK_ELEMENTS: usize = 16 * 1024;
 /// burn's `AdamWConfig` defaults, which the trainer has always used.
 const BETA_1: f32 = 0.9;
 const BETA_2: f32 = 0.999;
@@ -48,10 +44,10 @@ impl FusedAdamW {
         }
     }
 
-    fn constants(&self, lr: LearningRate, time: usize) -> StepConstants {
+    fn constants(&self, lr: LearningRate, time: usize) -> AdamWConstants {
         let time = time as i32;
         let decay_rate = lr * f64::from(self.weight_decay);
-        StepConstants {
+        AdamWConstants {
             beta_1: self.beta_1,
             beta_2: self.beta_2,
             factor_1: 1.0 - self.beta_1,
@@ -63,20 +59,6 @@ impl FusedAdamW {
             lr: lr as f32,
         }
     }
-}
-
-/// The scalars of one step, rounded to f32 where burn rounds them.
-#[derive(Clone, Copy)]
-struct StepConstants {
-    beta_1: f32,
-    beta_2: f32,
-    factor_1: f32,
-    factor_2: f32,
-    correction_1: f32,
-    correction_2: f32,
-    epsilon: f32,
-    keep: f32,
-    lr: f32,
 }
 
 impl Optimizer for FusedAdamW {
@@ -93,27 +75,23 @@ impl Optimizer for FusedAdamW {
             // AMSGrad's state (which neither optimizer here writes): burn's step keeps it.
             return self.reference.step(lr, tensor, grad, state);
         }
-        // Everything is taken apart by value, so that the parameter and its moments reach the fused step unshared and
+        // Everything is handed over by value, so that the parameter and its moments reach the fused step unshared and
         // are updated in place. Clones kept alive for burn's fallback made flex copy all three every step.
         let (time, moments) = match state {
-            Some(s) => (s.momentum.time, Some((route(s.momentum.moment_1), route(s.momentum.moment_2)))),
+            Some(s) => (s.momentum.time, Some((s.momentum.moment_1, s.momentum.moment_2))),
             None => (0, None),
         };
-        let (w, g, moments) = match (route(tensor), route(grad), moments) {
-            (Routed::Plain(w), Routed::Plain(g), None) => (w, g, None),
-            (Routed::Plain(w), Routed::Plain(g), Some((Routed::Plain(m), Routed::Plain(v)))) => (w, g, Some((m, v))),
-            (w, g, moments) => {
-                let state = moments
-                    .map(|(m, v)| AdamWState::new(AdaptiveMomentumState::new(time, m.into_tensor(), v.into_tensor())));
-                return self.reference.step(lr, w.into_tensor(), g.into_tensor(), state);
+        match adamw_step(tensor, grad, moments, self.constants(lr, time + 1)) {
+            AdamWStep::Fused { param, moment_1, moment_2 } => {
+                #[cfg(test)]
+                self.fused_steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                (param, Some(AdamWState::new(AdaptiveMomentumState::new(time + 1, moment_1, moment_2))))
             }
-        };
-        let time = time + 1;
-        #[cfg(test)]
-        self.fused_steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (w, m, v) = fused_step(w, &g, moments, self.constants(lr, time));
-        let momentum = AdaptiveMomentumState::new(time, from_plain(m), from_plain(v));
-        (from_plain(w), Some(AdamWState::new(momentum)))
+            AdamWStep::Unfused { param, grad, moments } => {
+                let state = moments.map(|(m, v)| AdamWState::new(AdaptiveMomentumState::new(time, m, v)));
+                self.reference.step(lr, param, grad, state)
+            }
+        }
     }
 
     fn to_device<const D: usize>(mut state: AdamWState<D>, device: &Device) -> AdamWState<D> {
@@ -122,51 +100,15 @@ impl Optimizer for FusedAdamW {
     }
 }
 
-/// One step over a whole tensor: returns the parameter and both moments, updated (in place where unshared).
-fn fused_step(
-    w: FlexTensor,
-    g: &FlexTensor,
-    moments: Option<(FlexTensor, FlexTensor)>,
-    c: StepConstants,
-) -> (FlexTensor, FlexTensor, FlexTensor) {
-    let g = contiguous(g);
-    let first = moments.is_none();
-    let (m, v) = moments.unwrap_or_else(|| (g.clone(), g.clone()));
-    let (mut w, mut m, mut v) = (owned(w), owned(m), owned(v));
-    let grad = values(&g);
-    w.storage_mut::<f32>()
-        .par_chunks_mut(TASK_ELEMENTS)
-        .zip(m.storage_mut::<f32>().par_chunks_mut(TASK_ELEMENTS))
-        .zip(v.storage_mut::<f32>().par_chunks_mut(TASK_ELEMENTS))
-        .zip(grad.par_chunks(TASK_ELEMENTS))
-        .for_each(|(((w, m), v), g)| update(w, m, v, g, first, c));
-    (w, m, v)
-}
-
-/// burn's AdamW for each element, in its order of operations: m = m * b1 + g * (1 - b1), v = v * b2 + g^2 * (1 - b2)
-/// (on the first step m = g * (1 - b1), v = g^2 * (1 - b2)), delta = (m / c1) / (sqrt(v / c2) + eps),
-/// w = w * (1 - lr * decay) - delta * lr.
-fn update(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], first: bool, c: StepConstants) {
-    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-        let (old_m, old_v) = if first { (0.0, 0.0) } else { (*m * c.beta_1, *v * c.beta_2) };
-        let new_m = if first { g * c.factor_1 } else { old_m + g * c.factor_1 };
-        let new_v = if first { (g * g) * c.factor_2 } else { old_v + (g * g) * c.factor_2 };
-        let delta = (new_m / c.correction_1) / ((new_v / c.correction_2).sqrt() + c.epsilon);
-        *w = *w * c.keep - delta * c.lr;
-        (*m, *v) = (new_m, new_v);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::FusedAdamW;
-    use crate::model::fused::{Routed, route, values, with_composed_ops};
+    use crate::model::fused::with_composed_ops;
     use crate::test_support::normal_tensor;
     use burn::grad_clipping::GradientClippingConfig;
     use burn::module::Param;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-    use burn::optim::{AdamWState, Optimizer};
     use burn::tensor::{Device, Tensor, TensorData};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -238,30 +180,6 @@ mod tests {
         let (_, four_burn) = train(burns(false), 2);
         let reference = continue_training(four_burn);
         assert_eq!(continued, reference);
-    }
-
-    /// Where a plain flex tensor's values are (the clone shares them and is dropped at once).
-    fn buffer(tensor: &Tensor<2>) -> *const f32 {
-        match route(tensor.clone()) {
-            Routed::Plain(values_of) => values(&values_of).as_ptr(),
-            _ => panic!("not a plain flex tensor"),
-        }
-    }
-
-    #[test]
-    fn a_fused_step_updates_the_parameter_and_both_moments_in_place() {
-        // A step that kept a clone of its inputs would see them shared and write all three into fresh copies.
-        let device = Device::flex();
-        let optim = FusedAdamW::new(0.05);
-        let grad = |seed| normal_tensor([96, 400], 0.0, 1.0, seed, &device);
-        let (w, state) = optim.step(1e-3, normal_tensor([96, 400], 0.0, 0.1, 3, &device), grad(5), None);
-        let momentum = state.expect("a state").momentum;
-        let before = [buffer(&w), buffer(&momentum.moment_1), buffer(&momentum.moment_2)];
-        let (w, state) = optim.step(1e-3, w, grad(6), Some(AdamWState::new(momentum)));
-        let momentum = state.expect("a state").momentum;
-        assert_eq!(momentum.time, 2);
-        let after = [buffer(&w), buffer(&momentum.moment_1), buffer(&momentum.moment_2)];
-        assert_eq!(after, before, "the parameter, first and second moment were copied");
     }
 
     /// Two more steps from the parameters after two steps of burn's AdamW, with `optim`'s state.

@@ -14,10 +14,7 @@ extern "C" fn on_usr2(_signal: libc::c_int) {
 
 /// Makes SIGUSR2 request a stop at the next checkpoint (instead of killing the process).
 pub(crate) fn install_usr2_handler() {
-    let handler = on_usr2 as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    let previous = unsafe { libc::signal(libc::SIGUSR2, handler) };
-    if previous == libc::SIG_ERR {
+    if !crate::os::install_signal_handler(libc::SIGUSR2, on_usr2) {
         tracing::warn!("could not install the USR2 handler: a USR2 will kill this process");
     }
 }

@@ -3,7 +3,7 @@
 use super::{
     gelu, layer_norm, linear, linear_residual, patches, prepend_and_position, softmax_scaled, with_composed_ops,
 };
-use crate::test_support::normal_tensor;
+use crate::testing::normal_tensor;
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};

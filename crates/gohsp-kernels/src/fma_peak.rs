@@ -3,7 +3,7 @@
 //! share of the FMA units; a GEMM-bound training step then takes up to twice as long with the same code. The probe
 //! says which case a benchmark ran in.
 
-use crate::model::fused::CpuFeatures;
+use crate::CpuFeatures;
 use std::sync::Barrier;
 use std::time::Instant;
 

@@ -3,7 +3,7 @@
 //! `gemm` crate) chosen with `with_linear_gemm`.
 
 use super::*;
-use crate::model::fused::{CpuFeatures, LinearGemm, with_linear_gemm};
+use crate::{CpuFeatures, LinearGemm, with_linear_gemm};
 
 /// Runs `f` with the linear layers' products on the `gemm` crate.
 fn on_crate<R>(f: impl FnOnce() -> R) -> R {
