@@ -1,6 +1,7 @@
 //! `gohsp status` and `gohsp gc`: what the cache holds, and removing what no spec reaches.
 
 use super::spec_args::load_plan;
+use super::stdout::outln;
 use crate::cli::SpecArgs;
 use crate::error::{GohspError, IoContext, Result};
 use crate::pipeline::cache::Cache;
@@ -15,9 +16,9 @@ pub(crate) fn status(results: &Path) -> Result<i32> {
     let entries = cache_status(&cache)?;
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
     for e in &entries {
-        println!("{:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], padded_size(e.bytes), e.label);
+        outln!("{:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], padded_size(e.bytes), e.label);
     }
-    println!("{} entries, {}", entries.len(), HumanBytes(total));
+    outln!("{} entries, {}", entries.len(), HumanBytes(total));
     Ok(0)
 }
 
@@ -44,9 +45,9 @@ pub(crate) fn collect_garbage(results: &Path, dry_run: bool, force: bool, keep: 
     let report = gc(&Cache::open(results)?, &keys, dry_run)?;
     let verb = if dry_run { "would remove" } else { "removed" };
     for e in &report.removed {
-        println!("{verb}: {:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], padded_size(e.bytes), e.label);
+        outln!("{verb}: {:<9} {}  {:>10}  {}", e.kind, &e.key.as_str()[..12], padded_size(e.bytes), e.label);
     }
-    println!("{verb} {} entries ({}), kept {}", report.removed.len(), HumanBytes(report.bytes_freed), report.kept);
+    outln!("{verb} {} entries ({}), kept {}", report.removed.len(), HumanBytes(report.bytes_freed), report.kept);
     Ok(0)
 }
 

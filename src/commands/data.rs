@@ -1,5 +1,6 @@
 //! `gohsp data fetch`: download, verify and unpack a dataset where gohsp looks for it.
 
+use super::stdout::outln;
 use crate::data::fetch::fetch;
 use crate::data::locate::cache_dir;
 use crate::error::{GohspError, Result};
@@ -12,6 +13,6 @@ pub(crate) fn fetch_dataset(name: &str, dir: Option<PathBuf>) -> Result<i32> {
         None => return Err(GohspError::usage("no home folder to put the data in", "pass --dir DIR")),
     };
     let path = fetch(name, &dir)?;
-    println!("{name}: {}", path.display());
+    outln!("{name}: {}", path.display());
     Ok(0)
 }

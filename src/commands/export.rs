@@ -1,5 +1,6 @@
 //! `gohsp export`: a checkpoint written as ONNX; and what `gohsp inspect` prints of an ONNX file.
 
+use super::stdout::outln;
 use crate::error::Result;
 use crate::export::format::ExportFormat;
 use crate::export::normalization::Normalization;
@@ -20,7 +21,7 @@ pub(crate) fn export(
             let done = export_onnx(weights, heads, normalization, out)?;
             let heads: Vec<usize> = done.shape.blocks.iter().map(|b| b.heads).collect();
             let mlp: Vec<usize> = done.shape.blocks.iter().map(|b| b.mlp).collect();
-            println!(
+            outln!(
                 "{}: ONNX opset {}, {} nodes, {} bytes; heads per block {heads:?}, MLP widths {mlp:?}",
                 done.path.display(),
                 crate::export::onnx::OPSET,
@@ -41,19 +42,19 @@ pub(crate) fn export(
 pub(crate) fn inspect_onnx(path: &Path, json: bool) -> Result<i32> {
     let info = read_onnx(path)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&info).expect("serialises"));
+        outln!("{}", serde_json::to_string_pretty(&info).expect("serialises"));
         return Ok(0);
     }
     let opset = info.opset.map_or("?".to_string(), |o| o.to_string());
-    println!("{}: ONNX from {}, opset {opset}, {} nodes", path.display(), info.producer, info.nodes);
+    outln!("{}: ONNX from {}, opset {opset}, {} nodes", path.display(), info.producer, info.nodes);
     for (name, dims) in &info.inputs {
-        println!("input   {name} [{}]", dims.join(", "));
+        outln!("input   {name} [{}]", dims.join(", "));
     }
     for (name, dims) in &info.outputs {
-        println!("output  {name} [{}]", dims.join(", "));
+        outln!("output  {name} [{}]", dims.join(", "));
     }
     for (key, value) in &info.metadata {
-        println!("{key}: {value}");
+        outln!("{key}: {value}");
     }
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! `gohsp inspect`, `gohsp predict` and `gohsp rank-graph`: tools that work on single files.
 
+use super::stdout::outln;
 use crate::error::{GohspError, Result};
 use crate::model::cost::cost;
 use crate::model::host::HostTensor;
@@ -22,10 +23,10 @@ pub(crate) fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Re
         let kept_heads = manifest.as_ref().and_then(|m| m.kept_heads.clone());
         let kept_qk_dims = manifest.as_ref().and_then(|m| m.kept_qk_dims.clone());
         let value = json!({ "params": report.params, "macs": report.macs, "shape": shape, "kept_heads": kept_heads, "kept_qk_dims": kept_qk_dims });
-        println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
+        outln!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
         return Ok(0);
     }
-    println!(
+    outln!(
         "{}: {} px, patch {}, {} channels, width {}, {} classes",
         weights.display(),
         shape.image_size,
@@ -34,11 +35,11 @@ pub(crate) fn inspect(weights: &Path, heads: Option<usize>, as_json: bool) -> Re
         shape.dim,
         shape.num_classes
     );
-    println!("block  heads  head_dim  qk_dim  mlp");
+    outln!("block  heads  head_dim  qk_dim  mlp");
     for (i, b) in shape.blocks.iter().enumerate() {
-        println!("{i:>5}  {:>5}  {:>8}  {:>6}  {:>4}", b.heads, b.head_dim, b.qk_dim, b.mlp);
+        outln!("{i:>5}  {:>5}  {:>8}  {:>6}  {:>4}", b.heads, b.head_dim, b.qk_dim, b.mlp);
     }
-    println!("params {}  MACs/image {}", report.params, report.macs);
+    outln!("params {}  MACs/image {}", report.params, report.macs);
     Ok(0)
 }
 
@@ -70,6 +71,6 @@ pub(crate) fn predict(weights: &Path, input_path: &Path, out: &Path, heads: Opti
 /// Rank a JSON graph and print the scores as JSON.
 pub(crate) fn rank_graph(graph: &Path) -> Result<i32> {
     let scores = rank_graph_file(graph)?;
-    println!("{}", serde_json::to_string_pretty(&scores).expect("serialises"));
+    outln!("{}", serde_json::to_string_pretty(&scores).expect("serialises"));
     Ok(0)
 }

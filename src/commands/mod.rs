@@ -14,3 +14,4 @@ pub(crate) mod run;
 pub(crate) mod run_node;
 pub(crate) mod slurm_run;
 pub(crate) mod spec_args;
+pub(crate) mod stdout;

@@ -1,6 +1,7 @@
 //! `gohsp status SPEC`: where each node of a spec stands, from the cache and the Slurm jobs of its runs.
 
 use super::spec_args::load_plan;
+use super::stdout::outln;
 use crate::cli::SpecArgs;
 use crate::error::Result;
 use crate::pipeline::cache::Cache;
@@ -16,9 +17,9 @@ pub(crate) fn node_status(results: &Path, spec: &Path, sets: &[String]) -> Resul
     let lines = standings(&built.plan, &cache, &loaded.name, &SlurmTools::new())?;
     let count = |want: fn(&NodeStanding) -> bool| lines.iter().filter(|(_, s)| want(s)).count();
     for (label, standing) in &lines {
-        println!("{label:<48} {standing}");
+        outln!("{label:<48} {standing}");
     }
-    println!(
+    outln!(
         "{} nodes: {} cached, {} queued, {} running, {} failed, {} missing",
         lines.len(),
         count(|s| matches!(s, NodeStanding::Cached)),

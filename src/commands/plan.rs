@@ -1,6 +1,7 @@
 //! `gohsp plan` and `gohsp explain`: what a run would do, and why a node would rerun.
 
 use super::spec_args::load_plan;
+use super::stdout::outln;
 use crate::cli::SpecArgs;
 use crate::error::Result;
 use crate::pipeline::cache::Cache;
@@ -15,7 +16,7 @@ pub(crate) fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Resu
     let cache = Cache::open(results)?;
     let statuses = plan_report(&built.plan, &cache, force)?;
     let misses = statuses.iter().filter(|s| matches!(s.state, NodeState::Miss(_))).count();
-    println!(
+    outln!(
         "{}: {} points, {} nodes ({} cached, {} to run)",
         loaded.file.display(),
         loaded.points.len(),
@@ -24,7 +25,7 @@ pub(crate) fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Resu
         misses
     );
     for status in &statuses {
-        println!("{status}");
+        outln!("{status}");
     }
     Ok(0)
 }
@@ -33,6 +34,6 @@ pub(crate) fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Resu
 pub(crate) fn explain(results: &Path, args: &SpecArgs, label: &str) -> Result<i32> {
     let (_, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
-    println!("{}", explain_label(&built.plan, label, &cache)?);
+    outln!("{}", explain_label(&built.plan, label, &cache)?);
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! `gohsp report`: merge the metrics of several finished runs into one table set and accuracy plot.
 
+use super::stdout::outln;
 use crate::error::Result;
 use crate::report::aggregate::aggregate;
 use crate::report::metrics::read_many;
@@ -13,7 +14,7 @@ pub(crate) fn report(dirs: &[PathBuf], out: &Path) -> Result<i32> {
     let formats: Vec<String> = ["md", "csv", "tex"].map(String::from).to_vec();
     write_tables(&rows, out, &formats)?;
     plot_accuracy(&aggregate(&rows), &out.join("accuracy_vs_sparsity"), &["svg".into(), "png".into()])?;
-    println!("{}", std::fs::read_to_string(out.join("results.md")).unwrap_or_default());
+    outln!("{}", std::fs::read_to_string(out.join("results.md")).unwrap_or_default());
     eprintln!("report: {}", out.display());
     Ok(0)
 }

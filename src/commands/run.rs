@@ -3,6 +3,7 @@
 use super::executor_choice::choose_executor;
 use super::slurm_run::run_slurm;
 use super::spec_args::load_plan;
+use super::stdout::outln;
 use crate::cli::{ExecutorArgs, SpecArgs};
 use crate::error::{GohspError, Result};
 use crate::pipeline::cache::Cache;
@@ -81,7 +82,7 @@ pub(crate) fn publish(
         let dir = results.join(&loaded.name);
         let table = publish_report(&built.plan, report, cache, &dir)?;
         let exported = publish_exports(&built.plan, &built.exports, cache, &dir)?;
-        println!("{table}");
+        outln!("{table}");
         eprintln!("report: {}", dir.display());
         if !exported.is_empty() {
             eprintln!("exported: {} model file(s) in {}", exported.len(), dir.join("export").display());

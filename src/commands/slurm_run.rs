@@ -3,6 +3,7 @@
 
 use super::run::{backend_name, print_summary, publish};
 use super::spec_args::overrides;
+use super::stdout::outln;
 use crate::cli::SpecArgs;
 use crate::error::{GohspError, IoContext, Result};
 use crate::pipeline::cache::Cache;
@@ -101,7 +102,7 @@ fn new_run_dir(results: &Path, name: &str, started: SystemTime) -> Result<(Strin
 /// One stdout line per job: label, job id.
 fn print_jobs(submission: &Submission) {
     for job in &submission.jobs.jobs {
-        println!("{}\t{}", job.label, job.job_id);
+        outln!("{}\t{}", job.label, job.job_id);
     }
     let adopted = submission.jobs.jobs.len() - submission.submitted;
     eprintln!(
