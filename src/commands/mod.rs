@@ -12,6 +12,7 @@ pub(crate) mod plan;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod run_node;
+pub(crate) mod run_output;
 pub(crate) mod slurm_run;
 pub(crate) mod spec_args;
 pub(crate) mod stdout;

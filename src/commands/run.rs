@@ -1,9 +1,9 @@
 //! `gohsp run`: execute a spec's DAG, record provenance, publish the report and print its table.
 
 use super::executor_choice::choose_executor;
+use super::run_output::{backend_name, print_summary, publish};
 use super::slurm_run::run_slurm;
 use super::spec_args::load_plan;
-use super::stdout::outln;
 use crate::cli::{ExecutorArgs, SpecArgs};
 use crate::error::{GohspError, Result};
 use crate::pipeline::cache::Cache;
@@ -12,9 +12,6 @@ use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
 use crate::pipeline::stage::StageKind;
 use crate::pipeline::summary::{NodeRunStatus, RunSummary};
 use crate::spec::executor::ExecutorKind;
-use crate::spec::load::LoadedSpec;
-use crate::stages::plan::BuiltPlan;
-use crate::stages::publish::{publish_exports, publish_report};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
@@ -66,54 +63,4 @@ fn first_failure_or(summary: &RunSummary, record_error: GohspError) -> GohspErro
         other => other.to_string(),
     };
     GohspError::stage(&node.label, reason)
-}
-
-/// After a successful run, publish the report's tables and plots under results/NAME and print its table.
-pub(crate) fn publish(
-    results: &Path,
-    loaded: &LoadedSpec,
-    built: &BuiltPlan,
-    cache: &Cache,
-    summary: &RunSummary,
-) -> Result<()> {
-    if summary.is_success()
-        && let Some(report) = built.report
-    {
-        let dir = results.join(&loaded.name);
-        let table = publish_report(&built.plan, report, cache, &dir)?;
-        let exported = publish_exports(&built.plan, &built.exports, cache, &dir)?;
-        outln!("{table}");
-        eprintln!("report: {}", dir.display());
-        if !exported.is_empty() {
-            eprintln!("exported: {} model file(s) in {}", exported.len(), dir.join("export").display());
-        }
-    }
-    Ok(())
-}
-
-/// The backend named in run.json, e.g. `burn-cpu`.
-pub(crate) fn backend_name(loaded: &LoadedSpec) -> String {
-    let device = loaded.points.first().map(|p| p.spec.device).unwrap_or_default();
-    format!("burn-{device:?}").to_lowercase()
-}
-
-/// One line per node and a count of what happened.
-pub(crate) fn print_summary(summary: &RunSummary, seconds: f64) {
-    for node in &summary.nodes {
-        let status = match &node.status {
-            NodeRunStatus::Hit => "cached".to_string(),
-            NodeRunStatus::Ran => format!("ran in {:.1} s", node.wall_s),
-            NodeRunStatus::Failed(why) => format!("FAILED: {why}"),
-            other => format!("{other:?}").to_lowercase(),
-        };
-        eprintln!("  {:<48} {status}", node.label);
-    }
-    let ran = summary.ran().len();
-    let stage_word = if ran == 0 { "no stage ran".to_string() } else { format!("{ran} stage(s) ran") };
-    eprintln!(
-        "{} nodes, {stage_word}, {} cached, {} failed, {seconds:.2} s",
-        summary.nodes.len(),
-        summary.hits().len(),
-        summary.failed().len()
-    );
 }

@@ -1,7 +1,7 @@
 //! `gohsp run --executor slurm`: submit every node that must run as one Slurm job, then wait and report like a local
 //! run (or, with `--detach`, print the job ids and exit). Scripts, logs and jobs.json go to the run's `slurm/` folder.
 
-use super::run::{backend_name, print_summary, publish};
+use super::run_output::{backend_name, print_summary, publish};
 use super::spec_args::overrides;
 use super::stdout::outln;
 use crate::cli::SpecArgs;

@@ -2,9 +2,8 @@
 //! the metadata of its sources is unchanged, else by opening it; and the check that the data opened for a run still
 //! has the facts it was planned with, so that a stale cache value never becomes a wrong key.
 
-use super::runtime::dataset_request;
 use crate::data::dataset::{DatasetInfo, Splits};
-use crate::data::open::open_splits;
+use crate::data::open::{DatasetRequest, open_splits};
 use crate::data::sources::{Source, dataset_sources};
 use crate::error::{GohspError, Result};
 use crate::pipeline::file_stamp::FileStamp;
@@ -105,6 +104,17 @@ fn source_stamps(dataset: &DatasetSpec) -> Option<Vec<FileStamp>> {
             Source::Embedded(name, bytes) => Some(FileStamp::embedded(name, bytes)),
         })
         .collect()
+}
+
+/// data/'s request for the dataset a spec names.
+pub(crate) fn dataset_request(dataset: &DatasetSpec) -> DatasetRequest {
+    DatasetRequest {
+        name: dataset.name.clone(),
+        root: dataset.root.clone(),
+        limit: dataset.limit,
+        test_limit: dataset.test_limit,
+        holdout: dataset.holdout,
+    }
 }
 
 #[cfg(test)]

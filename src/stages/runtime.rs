@@ -5,7 +5,7 @@ use super::data_facts::{DataFacts, load_checked, resolve_facts};
 use super::digests::{check_file_digest, file_digest};
 use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::loader::Loader;
-use crate::data::open::DatasetRequest;
+
 use crate::data::recipe::{eval_transform, train_transform};
 use crate::error::Result;
 use crate::pipeline::fingerprint_cache::FingerprintCache;
@@ -132,16 +132,5 @@ pub(crate) fn make_device(kind: DeviceKind) -> Result<Device> {
             "device `cuda` asked for, but this binary was built without CUDA support",
             "rebuild with `cargo build --release --features cuda` on a machine with the CUDA toolkit, or use --device cpu",
         )),
-    }
-}
-
-/// data/'s request for the dataset a spec names.
-pub(crate) fn dataset_request(dataset: &DatasetSpec) -> DatasetRequest {
-    DatasetRequest {
-        name: dataset.name.clone(),
-        root: dataset.root.clone(),
-        limit: dataset.limit,
-        test_limit: dataset.test_limit,
-        holdout: dataset.holdout,
     }
 }

@@ -9,6 +9,7 @@ mod attention_kernel;
 mod embed;
 pub mod fma_peak;
 mod gelu;
+mod gemm_operands;
 mod kernels;
 mod layer_norm;
 mod linear;

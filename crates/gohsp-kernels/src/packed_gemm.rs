@@ -2,7 +2,7 @@
 //! loop order) and a 6x16 register-tile microkernel that prefetches its output tile. The `gemm` crate runs them on
 //! other CPUs, AVX-512 ones included (see `linear_gemm`), and runs attention's per-head products (see `strided_gemm`).
 
-use super::strided_gemm::{ColumnSums, Operand, Start};
+use super::gemm_operands::{ColumnSums, Operand, Start};
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
