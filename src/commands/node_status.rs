@@ -5,7 +5,7 @@ use super::stdout::outln;
 use crate::cli::SpecArgs;
 use crate::error::Result;
 use crate::pipeline::cache::Cache;
-use crate::pipeline::slurm::status::{NodeStanding, standings};
+use crate::pipeline::slurm::status::{ClusterStatus, standings};
 use crate::pipeline::slurm::tool::SlurmTools;
 use std::path::{Path, PathBuf};
 
@@ -15,18 +15,18 @@ pub(crate) fn node_status(results: &Path, spec: &Path, sets: &[String]) -> Resul
     let (loaded, built) = load_plan(results, &args)?;
     let cache = Cache::open(results)?;
     let lines = standings(&built.plan, &cache, &loaded.name, &SlurmTools::new())?;
-    let count = |want: fn(&NodeStanding) -> bool| lines.iter().filter(|(_, s)| want(s)).count();
+    let count = |want: fn(&ClusterStatus) -> bool| lines.iter().filter(|(_, s)| want(s)).count();
     for (label, standing) in &lines {
         outln!("{label:<48} {standing}");
     }
     outln!(
         "{} nodes: {} cached, {} queued, {} running, {} failed, {} missing",
         lines.len(),
-        count(|s| matches!(s, NodeStanding::Cached)),
-        count(|s| matches!(s, NodeStanding::Queued(_))),
-        count(|s| matches!(s, NodeStanding::Running(_))),
-        count(|s| matches!(s, NodeStanding::Failed(_))),
-        count(|s| matches!(s, NodeStanding::Missing)),
+        count(|s| matches!(s, ClusterStatus::Cached)),
+        count(|s| matches!(s, ClusterStatus::Queued(_))),
+        count(|s| matches!(s, ClusterStatus::Running(_))),
+        count(|s| matches!(s, ClusterStatus::Failed(_))),
+        count(|s| matches!(s, ClusterStatus::Missing)),
     );
     Ok(0)
 }

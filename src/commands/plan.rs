@@ -6,7 +6,7 @@ use crate::cli::SpecArgs;
 use crate::error::Result;
 use crate::pipeline::cache::Cache;
 use crate::pipeline::explain::explain_label;
-use crate::pipeline::plan_report::{NodeState, plan_report};
+use crate::pipeline::plan_report::{PlanStatus, plan_report};
 use crate::pipeline::stage::StageKind;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ pub(crate) fn plan(results: &Path, args: &SpecArgs, force: &[StageKind]) -> Resu
     let (loaded, built) = load_plan(results, args)?;
     let cache = Cache::open(results)?;
     let statuses = plan_report(&built.plan, &cache, force)?;
-    let misses = statuses.iter().filter(|s| matches!(s.state, NodeState::Miss(_))).count();
+    let misses = statuses.iter().filter(|s| matches!(s.state, PlanStatus::Miss(_))).count();
     outln!(
         "{}: {} points, {} nodes ({} cached, {} to run)",
         loaded.file.display(),

@@ -10,7 +10,7 @@ use crate::pipeline::cache::Cache;
 use crate::pipeline::executor::{ExecOptions, execute};
 use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
 use crate::pipeline::stage::StageKind;
-use crate::pipeline::summary::{NodeRunStatus, RunSummary};
+use crate::pipeline::summary::{RunStatus, RunSummary};
 use crate::spec::executor::ExecutorKind;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
@@ -59,7 +59,7 @@ fn first_failure_or(summary: &RunSummary, record_error: GohspError) -> GohspErro
     let Some(node) = failed.first() else { return record_error };
     tracing::warn!("the run record could not be written either: {record_error}");
     let reason = match &node.status {
-        NodeRunStatus::Failed(reason) => reason.clone(),
+        RunStatus::Failed(reason) => reason.clone(),
         other => other.to_string(),
     };
     GohspError::stage(&node.label, reason)

@@ -7,7 +7,7 @@ use crate::error::{GohspError, Result};
 use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{Plan, PlanNode};
 use crate::pipeline::node_run::build_node;
-use crate::pipeline::summary::NodeRunStatus;
+use crate::pipeline::summary::RunStatus;
 use crate::train::interrupt::install_usr2_handler;
 use std::path::Path;
 
@@ -26,8 +26,8 @@ pub(crate) fn run_node(results: &Path, args: &SpecArgs, key: &str) -> Result<i32
     }
     let result = build_node(&built.plan, &cache, node, false, false);
     match &result.status {
-        NodeRunStatus::Hit => eprintln!("{}: already cached", node.label),
-        NodeRunStatus::Ran => eprintln!("{}: built", node.label),
+        RunStatus::Hit => eprintln!("{}: already cached", node.label),
+        RunStatus::Ran => eprintln!("{}: built", node.label),
         other => eprintln!("{}: {other}", node.label),
     }
     Ok(result.exit_code)

@@ -4,7 +4,7 @@
 use super::stdout::outln;
 use crate::error::Result;
 use crate::pipeline::cache::Cache;
-use crate::pipeline::summary::{NodeRunStatus, RunSummary};
+use crate::pipeline::summary::{RunStatus, RunSummary};
 use crate::spec::load::LoadedSpec;
 use crate::stages::plan::BuiltPlan;
 use crate::stages::publish::{publish_exports, publish_report};
@@ -43,9 +43,9 @@ pub(crate) fn backend_name(loaded: &LoadedSpec) -> String {
 pub(crate) fn print_summary(summary: &RunSummary, seconds: f64) {
     for node in &summary.nodes {
         let status = match &node.status {
-            NodeRunStatus::Hit => "cached".to_string(),
-            NodeRunStatus::Ran => format!("ran in {:.1} s", node.wall_s),
-            NodeRunStatus::Failed(why) => format!("FAILED: {why}"),
+            RunStatus::Hit => "cached".to_string(),
+            RunStatus::Ran => format!("ran in {:.1} s", node.wall_s),
+            RunStatus::Failed(why) => format!("FAILED: {why}"),
             other => format!("{other:?}").to_lowercase(),
         };
         eprintln!("  {:<48} {status}", node.label);

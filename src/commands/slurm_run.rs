@@ -14,7 +14,7 @@ use crate::pipeline::slurm::query::Poller;
 use crate::pipeline::slurm::script::NodeCommand;
 use crate::pipeline::slurm::tool::SlurmTools;
 use crate::pipeline::slurm::wait::{PollStats, summarise, wait_for_jobs};
-use crate::pipeline::summary::{NodeOutcome, NodeRunStatus, RunSummary};
+use crate::pipeline::summary::{RunLine, RunStatus, RunSummary};
 use crate::spec::executor::SlurmSpec;
 use crate::spec::load::LoadedSpec;
 use crate::spec::types::DeviceKind;
@@ -115,8 +115,8 @@ fn print_jobs(submission: &Submission) {
 /// Cached nodes as hits, submitted ones as `would run` (a detached run does not see them finish).
 fn detached_summary(built: &BuiltPlan, submission: &Submission) -> RunSummary {
     let outcome = |node: &crate::pipeline::dag::PlanNode| {
-        let status = if submission.hits.contains(&node.id) { NodeRunStatus::Hit } else { NodeRunStatus::WouldRun };
-        NodeOutcome {
+        let status = if submission.hits.contains(&node.id) { RunStatus::Hit } else { RunStatus::WouldRun };
+        RunLine {
             label: node.label.clone(),
             kind: node.kind(),
             key: node.key.clone(),

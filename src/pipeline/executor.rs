@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use super::cache::Cache;
 use super::dag::{Plan, PlanNode};
-use super::node_run::{NodeResult, build_node};
+use super::node_run::{BuildResult, build_node};
 use super::progress::NodeProgress;
 use super::stage::StageKind;
-use super::summary::{NodeOutcome, NodeRunStatus, RunSummary};
+use super::summary::{RunLine, RunStatus, RunSummary};
 use crate::error::Result;
 
 /// How to execute a plan.
@@ -41,7 +41,7 @@ impl Default for ExecOptions {
 enum Slot {
     Waiting,
     Running,
-    Done { result: NodeResult, wall_s: f64, forced: bool },
+    Done { result: BuildResult, wall_s: f64, forced: bool },
 }
 
 /// The shared scheduling state: one slot per node (indexed by node index), in topological order.
@@ -68,7 +68,7 @@ impl<'p> Schedule<'p> {
             }
             let inputs: Vec<&Slot> = node.inputs.iter().map(|id| &self.slots[id.index()]).collect();
             if inputs.iter().any(|slot| matches!(slot, Slot::Done { result, .. } if !is_good(&result.status))) {
-                let skipped = NodeResult { status: NodeRunStatus::Skipped, exit_code: 0 };
+                let skipped = BuildResult { status: RunStatus::Skipped, exit_code: 0 };
                 self.slots[node.id.index()] = Slot::Done { result: skipped, wall_s: 0.0, forced: false };
             } else if inputs.iter().all(|slot| matches!(slot, Slot::Done { .. })) {
                 let input_forced = inputs.iter().any(|slot| matches!(slot, Slot::Done { forced: true, .. }));
@@ -81,9 +81,9 @@ impl<'p> Schedule<'p> {
     }
 
     /// Records a finished node.
-    fn finish(&mut self, ready: &Ready<'p>, result: NodeResult, wall_s: f64, opts: &ExecOptions) {
+    fn finish(&mut self, ready: &Ready<'p>, result: BuildResult, wall_s: f64, opts: &ExecOptions) {
         self.running -= 1;
-        if matches!(result.status, NodeRunStatus::Failed(_)) && !opts.keep_going {
+        if matches!(result.status, RunStatus::Failed(_)) && !opts.keep_going {
             self.stopped = true;
         }
         let forced = ready.forced && is_good(&result.status);
@@ -92,8 +92,8 @@ impl<'p> Schedule<'p> {
 }
 
 /// Whether dependants may proceed after a node with this status.
-fn is_good(status: &NodeRunStatus) -> bool {
-    matches!(status, NodeRunStatus::Hit | NodeRunStatus::Ran | NodeRunStatus::WouldRun)
+fn is_good(status: &RunStatus) -> bool {
+    matches!(status, RunStatus::Hit | RunStatus::Ran | RunStatus::WouldRun)
 }
 
 /// Executes `plan` against `cache`. Stage failures are reported in the summary, not as an `Err`.
@@ -152,9 +152,9 @@ fn summarise(schedule: &Schedule<'_>) -> RunSummary {
     let outcome = |node: &PlanNode| {
         let (status, wall_s, exit_code) = match &schedule.slots[node.id.index()] {
             Slot::Done { result, wall_s, .. } => (result.status.clone(), *wall_s, result.exit_code),
-            Slot::Waiting | Slot::Running => (NodeRunStatus::Skipped, 0.0, 0),
+            Slot::Waiting | Slot::Running => (RunStatus::Skipped, 0.0, 0),
         };
-        NodeOutcome { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), status, wall_s, exit_code }
+        RunLine { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), status, wall_s, exit_code }
     };
     RunSummary { nodes: schedule.order.iter().map(|node| outcome(node)).collect() }
 }

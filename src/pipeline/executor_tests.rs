@@ -128,13 +128,13 @@ fn branching(cache: &Cache, keep_going: bool) -> (RunSummary, Arc<MockStage>) {
 fn a_failure_stops_everything_by_default_and_keep_going_runs_the_independent_branch() {
     let (_root, cache) = cache();
     let (fail_fast, good) = branching(&cache, false);
-    assert!(matches!(fail_fast.get("bad").unwrap().status, NodeRunStatus::Failed(ref m) if m.contains("mock failure")));
-    assert_eq!(fail_fast.get("good").unwrap().status, NodeRunStatus::Skipped);
-    assert_eq!(fail_fast.get("after").unwrap().status, NodeRunStatus::Skipped);
+    assert!(matches!(fail_fast.get("bad").unwrap().status, RunStatus::Failed(ref m) if m.contains("mock failure")));
+    assert_eq!(fail_fast.get("good").unwrap().status, RunStatus::Skipped);
+    assert_eq!(fail_fast.get("after").unwrap().status, RunStatus::Skipped);
     assert_eq!((good.runs(), fail_fast.exit_code()), (0, 1));
     let (keep_going, good) = branching(&cache, true);
-    assert_eq!(keep_going.get("good").unwrap().status, NodeRunStatus::Ran);
-    assert_eq!(keep_going.get("after").unwrap().status, NodeRunStatus::Skipped);
+    assert_eq!(keep_going.get("good").unwrap().status, RunStatus::Ran);
+    assert_eq!(keep_going.get("after").unwrap().status, RunStatus::Skipped);
     assert_eq!(good.runs(), 1);
     assert_eq!(std::fs::read_dir(cache.tmp_dir()).unwrap().count(), 0, "failed temp dirs removed");
 }
@@ -206,13 +206,13 @@ fn run_one(body: fn(&StageContext) -> Result<()>) -> RunSummary {
 #[test]
 fn a_panicking_stage_is_a_failure_not_a_crash() {
     let summary = run_one(|_| panic!("bug in report"));
-    assert!(matches!(&summary.nodes[0].status, NodeRunStatus::Failed(m) if m.contains("bug in report")));
+    assert!(matches!(&summary.nodes[0].status, RunStatus::Failed(m) if m.contains("bug in report")));
     assert_eq!(summary.exit_code(), 1);
 }
 
 #[test]
 fn a_users_mistake_inside_a_stage_calls_for_exit_code_2() {
     let summary = run_one(|_| Err(GohspError::input("w.safetensors", "no such file", "check model.weights")));
-    assert!(matches!(&summary.nodes[0].status, NodeRunStatus::Failed(m) if m.contains("w.safetensors")));
+    assert!(matches!(&summary.nodes[0].status, RunStatus::Failed(m) if m.contains("w.safetensors")));
     assert_eq!(summary.exit_code(), 2);
 }

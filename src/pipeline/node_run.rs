@@ -8,46 +8,46 @@ use super::dag::{Plan, PlanNode};
 use super::entry::EntryRecord;
 use super::lock::lock_entry;
 use super::stage::{InputArtifact, StageContext};
-use super::summary::NodeRunStatus;
+use super::summary::RunStatus;
 use crate::error::{GohspError, IoContext, Result};
 
 /// What building a node came to: its status, and for a failure the exit code its error calls for.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct NodeResult {
+pub(crate) struct BuildResult {
     /// Hit, ran, failed or would run.
-    pub status: NodeRunStatus,
+    pub status: RunStatus,
     /// 0, or the failure's exit code (2 for the user's mistakes).
     pub exit_code: i32,
 }
 
 /// Brings `node` into the cache: a hit is left alone, a miss (or a `forced` node) is built under its lock.
 /// Never panics: a stage's error or panic becomes `Failed`.
-pub(crate) fn build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry_run: bool) -> NodeResult {
+pub(crate) fn build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry_run: bool) -> BuildResult {
     let outcome = catch_unwind(AssertUnwindSafe(|| try_build_node(plan, cache, node, forced, dry_run)));
     let error = match outcome {
-        Ok(Ok(status)) => return NodeResult { status, exit_code: 0 },
+        Ok(Ok(status)) => return BuildResult { status, exit_code: 0 },
         Ok(Err(error)) => error,
         Err(panic) => GohspError::stage(&node.label, format!("panicked: {}", panic_message(panic.as_ref()))),
     };
     tracing::error!("{} failed: {error}", node.label);
-    NodeResult { status: NodeRunStatus::Failed(error.to_string()), exit_code: error.exit_code() }
+    BuildResult { status: RunStatus::Failed(error.to_string()), exit_code: error.exit_code() }
 }
 
-fn try_build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry_run: bool) -> Result<NodeRunStatus> {
+fn try_build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry_run: bool) -> Result<RunStatus> {
     let (kind, key) = (node.kind(), &node.key);
     if !forced && matches!(cache.lookup(kind, key)?, Lookup::Hit(_)) {
         tracing::info!("hit {} ({})", node.label, key.short());
-        return Ok(NodeRunStatus::Hit);
+        return Ok(RunStatus::Hit);
     }
     if dry_run {
-        return Ok(NodeRunStatus::WouldRun);
+        return Ok(RunStatus::WouldRun);
     }
     let _lock = lock_entry(cache, key, &node.label)?;
     if !forced {
         match cache.lookup(kind, key)? {
             Lookup::Hit(_) => {
                 tracing::info!("hit {} ({}), built meanwhile by another process", node.label, key.short());
-                return Ok(NodeRunStatus::Hit);
+                return Ok(RunStatus::Hit);
             }
             Lookup::Corrupt(corruption) => cache.discard_corrupt(kind, key, &node.label, &corruption)?,
             Lookup::Missing => {}
@@ -57,7 +57,7 @@ fn try_build_node(plan: &Plan, cache: &Cache, node: &PlanNode, forced: bool, dry
 }
 
 /// Runs the stage into a fresh temp folder and commits it; on failure the temp folder goes, the work folder stays.
-fn run_stage(plan: &Plan, cache: &Cache, node: &PlanNode) -> Result<NodeRunStatus> {
+fn run_stage(plan: &Plan, cache: &Cache, node: &PlanNode) -> Result<RunStatus> {
     let work_dir = cache.work_dir(node.kind(), &node.key);
     std::fs::create_dir_all(&work_dir).at_path(&work_dir)?;
     let ctx = StageContext { out_dir: cache.new_temp_dir()?, work_dir, inputs: input_artifacts(plan, cache, node) };
@@ -79,7 +79,7 @@ fn run_stage(plan: &Plan, cache: &Cache, node: &PlanNode) -> Result<NodeRunStatu
         tracing::warn!("could not remove the work folder {}: {e}", ctx.work_dir.display());
     }
     tracing::info!("done {} in {wall_s:.1} s", node.label);
-    Ok(NodeRunStatus::Ran)
+    Ok(RunStatus::Ran)
 }
 
 /// The committed entry folders of the node's inputs, in the node's order.

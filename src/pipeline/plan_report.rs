@@ -43,7 +43,7 @@ impl fmt::Display for MissReason {
 
 /// A node's cache state.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum NodeState {
+pub(crate) enum PlanStatus {
     /// Cached and verified: will be skipped.
     Hit,
     /// Will run, for this reason.
@@ -52,7 +52,7 @@ pub(crate) enum NodeState {
 
 /// One line of `gohsp plan`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct NodeStatus {
+pub(crate) struct PlanLine {
     /// The node's label.
     pub label: String,
     /// The stage kind.
@@ -60,21 +60,21 @@ pub(crate) struct NodeStatus {
     /// The node's cache key.
     pub key: CacheKey,
     /// Hit or miss (and why).
-    pub state: NodeState,
+    pub state: PlanStatus,
 }
 
-impl fmt::Display for NodeStatus {
+impl fmt::Display for PlanLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.state {
-            NodeState::Hit => write!(f, "hit   {} {}", self.key.short(), self.label),
-            NodeState::Miss(reason) => write!(f, "miss  {} {}: {reason}", self.key.short(), self.label),
+            PlanStatus::Hit => write!(f, "hit   {} {}", self.key.short(), self.label),
+            PlanStatus::Miss(reason) => write!(f, "miss  {} {}: {reason}", self.key.short(), self.label),
         }
     }
 }
 
 /// The state of every node of `plan`, in topological order, as an execution with `force` would find it.
 /// Reads only: corrupt entries are reported, not removed.
-pub(crate) fn plan_report(plan: &Plan, cache: &Cache, force: &[StageKind]) -> Result<Vec<NodeStatus>> {
+pub(crate) fn plan_report(plan: &Plan, cache: &Cache, force: &[StageKind]) -> Result<Vec<PlanLine>> {
     let mut forced: HashSet<NodeId> = HashSet::new();
     let mut report = Vec::new();
     for node in plan.nodes() {
@@ -82,12 +82,12 @@ pub(crate) fn plan_report(plan: &Plan, cache: &Cache, force: &[StageKind]) -> Re
             forced.insert(node.id);
         }
         let state = match cache.lookup(node.kind(), &node.key)? {
-            _ if forced.contains(&node.id) => NodeState::Miss(MissReason::Forced),
-            Lookup::Hit(_) => NodeState::Hit,
-            Lookup::Corrupt(corruption) => NodeState::Miss(MissReason::EntryCorrupt(corruption)),
-            Lookup::Missing => NodeState::Miss(missing_reason(node, cache)?),
+            _ if forced.contains(&node.id) => PlanStatus::Miss(MissReason::Forced),
+            Lookup::Hit(_) => PlanStatus::Hit,
+            Lookup::Corrupt(corruption) => PlanStatus::Miss(MissReason::EntryCorrupt(corruption)),
+            Lookup::Missing => PlanStatus::Miss(missing_reason(node, cache)?),
         };
-        report.push(NodeStatus { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), state });
+        report.push(PlanLine { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), state });
     }
     Ok(report)
 }

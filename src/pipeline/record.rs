@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock;
 use super::provenance::{GitState, cpu_model, git_state, hostname};
-use super::summary::{NodeOutcome, RunSummary};
+use super::summary::{RunLine, RunSummary};
 use crate::error::{IoContext, Result};
 
 /// What the caller knows about the compute setup (the pipeline itself does not depend on burn).
@@ -43,7 +43,7 @@ pub(crate) struct RunRecord {
     /// When it finished (RFC 3339, UTC).
     pub finished: String,
     /// Every node: label, kind, key, status, wall time.
-    pub nodes: Vec<NodeOutcome>,
+    pub nodes: Vec<RunLine>,
 }
 
 impl RunRecord {
@@ -108,14 +108,14 @@ mod tests {
     use super::*;
     use crate::pipeline::key::CacheKey;
     use crate::pipeline::stage::StageKind;
-    use crate::pipeline::summary::NodeRunStatus;
+    use crate::pipeline::summary::RunStatus;
 
     fn record(name: &str) -> RunRecord {
-        let node = NodeOutcome {
+        let node = RunLine {
             label: "rank".into(),
             kind: StageKind::Rank,
             key: CacheKey("ab".repeat(32)),
-            status: NodeRunStatus::Ran,
+            status: RunStatus::Ran,
             wall_s: 1.25,
             exit_code: 0,
         };

@@ -10,7 +10,7 @@ use super::stage::StageKind;
 /// The outcome of one node in one execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status", content = "reason")]
-pub(crate) enum NodeRunStatus {
+pub(crate) enum RunStatus {
     /// A verified cache entry was there (possibly committed meanwhile by another process); nothing ran.
     Hit,
     /// The stage ran and its entry was committed.
@@ -23,7 +23,7 @@ pub(crate) enum NodeRunStatus {
     WouldRun,
 }
 
-impl fmt::Display for NodeRunStatus {
+impl fmt::Display for RunStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Hit => f.write_str("hit"),
@@ -37,7 +37,7 @@ impl fmt::Display for NodeRunStatus {
 
 /// One node's line in a [`RunSummary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct NodeOutcome {
+pub(crate) struct RunLine {
     /// The node's label.
     pub label: String,
     /// The stage kind.
@@ -46,7 +46,7 @@ pub(crate) struct NodeOutcome {
     pub key: CacheKey,
     /// What happened.
     #[serde(flatten)]
-    pub status: NodeRunStatus,
+    pub status: RunStatus,
     /// Seconds spent on the node (lookup, waiting for a lock, running, committing).
     pub wall_s: f64,
     /// 0, or for a failure the exit code its error calls for (2 for the user's mistakes).
@@ -58,28 +58,28 @@ pub(crate) struct NodeOutcome {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RunSummary {
     /// One outcome per node.
-    pub nodes: Vec<NodeOutcome>,
+    pub nodes: Vec<RunLine>,
 }
 
 impl RunSummary {
     /// The nodes that failed.
-    pub(crate) fn failed(&self) -> Vec<&NodeOutcome> {
-        self.with(|status| matches!(status, NodeRunStatus::Failed(_)))
+    pub(crate) fn failed(&self) -> Vec<&RunLine> {
+        self.with(|status| matches!(status, RunStatus::Failed(_)))
     }
 
     /// The nodes that were cache hits.
-    pub(crate) fn hits(&self) -> Vec<&NodeOutcome> {
-        self.with(|status| *status == NodeRunStatus::Hit)
+    pub(crate) fn hits(&self) -> Vec<&RunLine> {
+        self.with(|status| *status == RunStatus::Hit)
     }
 
     /// The nodes whose stage ran.
-    pub(crate) fn ran(&self) -> Vec<&NodeOutcome> {
-        self.with(|status| *status == NodeRunStatus::Ran)
+    pub(crate) fn ran(&self) -> Vec<&RunLine> {
+        self.with(|status| *status == RunStatus::Ran)
     }
 
     /// Whether no node failed or was skipped.
     pub(crate) fn is_success(&self) -> bool {
-        self.nodes.iter().all(|node| !matches!(node.status, NodeRunStatus::Failed(_) | NodeRunStatus::Skipped))
+        self.nodes.iter().all(|node| !matches!(node.status, RunStatus::Failed(_) | RunStatus::Skipped))
     }
 
     /// The process exit code the run calls for: 0, 2 when a failure was the user's mistake, else 1.
@@ -96,11 +96,11 @@ impl RunSummary {
 
     #[cfg(test)]
     /// The outcome of the node labelled `label`.
-    pub(crate) fn get(&self, label: &str) -> Option<&NodeOutcome> {
+    pub(crate) fn get(&self, label: &str) -> Option<&RunLine> {
         self.nodes.iter().find(|node| node.label == label)
     }
 
-    fn with(&self, keep: impl Fn(&NodeRunStatus) -> bool) -> Vec<&NodeOutcome> {
+    fn with(&self, keep: impl Fn(&RunStatus) -> bool) -> Vec<&RunLine> {
         self.nodes.iter().filter(|node| keep(&node.status)).collect()
     }
 }
@@ -109,8 +109,8 @@ impl RunSummary {
 mod tests {
     use super::*;
 
-    fn outcome(label: &str, status: NodeRunStatus) -> NodeOutcome {
-        NodeOutcome {
+    fn outcome(label: &str, status: RunStatus) -> RunLine {
+        RunLine {
             label: label.into(),
             kind: StageKind::Rank,
             key: CacheKey("k".into()),
@@ -122,9 +122,8 @@ mod tests {
 
     #[test]
     fn counts_by_status_and_serialises_flat() {
-        let summary = RunSummary {
-            nodes: vec![outcome("a", NodeRunStatus::Hit), outcome("b", NodeRunStatus::Failed("boom".into()))],
-        };
+        let summary =
+            RunSummary { nodes: vec![outcome("a", RunStatus::Hit), outcome("b", RunStatus::Failed("boom".into()))] };
         assert_eq!(summary.failed()[0].label, "b");
         assert_eq!(summary.hits().len(), 1);
         assert!(!summary.is_success());

@@ -13,9 +13,9 @@ use crate::error::Result;
 use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{Plan, PlanNode};
 
-/// One node's standing.
+/// One node's status on the cluster: cached, queued, running, failed or missing.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum NodeStanding {
+pub(crate) enum ClusterStatus {
     /// Its entry is in the cache.
     Cached,
     /// Its job waits (for resources or its inputs' jobs).
@@ -28,7 +28,7 @@ pub(crate) enum NodeStanding {
     Missing,
 }
 
-impl fmt::Display for NodeStanding {
+impl fmt::Display for ClusterStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Cached => f.write_str("cached"),
@@ -46,7 +46,7 @@ pub(crate) fn standings(
     cache: &Cache,
     name: &str,
     tools: &SlurmTools,
-) -> Result<Vec<(String, NodeStanding)>> {
+) -> Result<Vec<(String, ClusterStatus)>> {
     let latest = latest_jobs(cache, name)?;
     let mut uncached = Vec::new();
     for node in plan.nodes() {
@@ -61,8 +61,8 @@ pub(crate) fn standings(
         .collect();
     let seen = if open.is_empty() { HashMap::new() } else { query(&open, tools)? };
     let standing = |node: &PlanNode| match latest.get(node.key.as_str()) {
-        _ if !uncached.contains(&node.key.as_str()) => NodeStanding::Cached,
-        None => NodeStanding::Missing,
+        _ if !uncached.contains(&node.key.as_str()) => ClusterStatus::Cached,
+        None => ClusterStatus::Missing,
         Some(job) => standing_of(job, seen.get(&job.job_id)),
     };
     Ok(plan.nodes().into_iter().map(|node| (node.label.clone(), standing(node))).collect())
@@ -87,17 +87,17 @@ fn query(jobs: &[&JobRecord], tools: &SlurmTools) -> Result<HashMap<String, JobS
 }
 
 /// An uncached node's standing from its latest job, as Slurm now reports it (`seen`) or as last recorded.
-fn standing_of(job: &JobRecord, seen: Option<&JobStatus>) -> NodeStanding {
+fn standing_of(job: &JobRecord, seen: Option<&JobStatus>) -> ClusterStatus {
     let mut job = job.clone();
     if let Some(status) = seen {
         (job.state, job.reason) = (status.state.name().to_string(), status.reason.clone());
     } else if !JobState::parse(&job.state).is_final() {
-        return NodeStanding::Missing;
+        return ClusterStatus::Missing;
     }
     match JobState::parse(&job.state) {
-        JobState::Pending => NodeStanding::Queued(job.job_id),
-        JobState::Running => NodeStanding::Running(job.job_id),
-        _ => NodeStanding::Failed(failure_text(&job)),
+        JobState::Pending => ClusterStatus::Queued(job.job_id),
+        JobState::Running => ClusterStatus::Running(job.job_id),
+        _ => ClusterStatus::Failed(failure_text(&job)),
     }
 }
 
@@ -125,20 +125,20 @@ mod tests {
 
     #[test]
     fn a_live_state_wins_over_the_recorded_one() {
-        assert_eq!(standing_of(&job("SUBMITTED"), Some(&seen("RUNNING"))), NodeStanding::Running("42".into()));
-        assert_eq!(standing_of(&job("SUBMITTED"), Some(&seen("PENDING"))), NodeStanding::Queued("42".into()));
+        assert_eq!(standing_of(&job("SUBMITTED"), Some(&seen("RUNNING"))), ClusterStatus::Running("42".into()));
+        assert_eq!(standing_of(&job("SUBMITTED"), Some(&seen("PENDING"))), ClusterStatus::Queued("42".into()));
         let failed = standing_of(&job("RUNNING"), Some(&seen("OUT_OF_MEMORY")));
         assert_eq!(
             failed,
-            NodeStanding::Failed("OUT_OF_MEMORY (job 42, log /r/runs/micro/1/slurm/admm.42.log)".into())
+            ClusterStatus::Failed("OUT_OF_MEMORY (job 42, log /r/runs/micro/1/slurm/admm.42.log)".into())
         );
     }
 
     #[test]
     fn a_recorded_failure_stays_and_a_job_slurm_forgot_while_open_is_missing() {
         assert!(
-            matches!(standing_of(&job("TIMEOUT"), None), NodeStanding::Failed(why) if why.starts_with("TIMEOUT (job 42"))
+            matches!(standing_of(&job("TIMEOUT"), None), ClusterStatus::Failed(why) if why.starts_with("TIMEOUT (job 42"))
         );
-        assert_eq!(standing_of(&job("PENDING"), None), NodeStanding::Missing);
+        assert_eq!(standing_of(&job("PENDING"), None), ClusterStatus::Missing);
     }
 }

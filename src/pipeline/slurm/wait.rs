@@ -12,7 +12,7 @@ use crate::pipeline::cache::{Cache, Lookup};
 use crate::pipeline::dag::{NodeId, Plan, PlanNode};
 use crate::pipeline::entry::EntryRecord;
 use crate::pipeline::progress::NodeProgress;
-use crate::pipeline::summary::{NodeOutcome, NodeRunStatus, RunSummary};
+use crate::pipeline::summary::{RunLine, RunStatus, RunSummary};
 
 /// Polls left before a job that Slurm no longer lists, and that left no cache entry, counts as lost.
 const MISSING_POLLS: usize = 3;
@@ -123,16 +123,16 @@ pub(crate) fn summarise(plan: &Plan, cache: &Cache, hits: &HashSet<NodeId>, jobs
     let mut nodes = Vec::new();
     for node in plan.nodes() {
         let status = if hits.contains(&node.id) {
-            NodeRunStatus::Hit
+            RunStatus::Hit
         } else if matches!(cache.lookup(node.kind(), &node.key)?, Lookup::Hit(_)) {
-            NodeRunStatus::Ran
+            RunStatus::Ran
         } else if !node.inputs.iter().all(|input| good.contains(input)) {
-            NodeRunStatus::Skipped
+            RunStatus::Skipped
         } else {
             let job = by_key.get(node.key.as_str());
-            NodeRunStatus::Failed(job.map_or("no job was submitted for it".into(), |job| failure_text(job)))
+            RunStatus::Failed(job.map_or("no job was submitted for it".into(), |job| failure_text(job)))
         };
-        if matches!(status, NodeRunStatus::Hit | NodeRunStatus::Ran) {
+        if matches!(status, RunStatus::Hit | RunStatus::Ran) {
             good.insert(node.id);
         }
         nodes.push(outcome(cache, node, status));
@@ -141,10 +141,10 @@ pub(crate) fn summarise(plan: &Plan, cache: &Cache, hits: &HashSet<NodeId>, jobs
 }
 
 /// A node's line in the summary; a node that ran gets its stage's wall time from its entry.
-fn outcome(cache: &Cache, node: &PlanNode, status: NodeRunStatus) -> NodeOutcome {
-    let exit_code = if matches!(status, NodeRunStatus::Failed(_)) { 1 } else { 0 };
-    let wall_s = if status == NodeRunStatus::Ran { entry_wall_s(cache, node) } else { 0.0 };
-    NodeOutcome { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), status, wall_s, exit_code }
+fn outcome(cache: &Cache, node: &PlanNode, status: RunStatus) -> RunLine {
+    let exit_code = if matches!(status, RunStatus::Failed(_)) { 1 } else { 0 };
+    let wall_s = if status == RunStatus::Ran { entry_wall_s(cache, node) } else { 0.0 };
+    RunLine { label: node.label.clone(), kind: node.kind(), key: node.key.clone(), status, wall_s, exit_code }
 }
 
 /// The stage's own wall time, as its committed entry recorded it (0 when unreadable).
