@@ -1,36 +1,61 @@
-//! Publishing a file whole or not at all: write a temporary file beside it, flush it to disk, rename it into place,
-//! then flush the folder, so a crash or a failed write never leaves a partial file under the final name.
+//! Publishing a file whole or not at all, the one way gohsp replaces files: write a temporary file beside it, flush
+//! it to disk, rename it into place, then flush the folder, so that a crash or a failed write never leaves a partial
+//! file under the final name and a reader sees the old file or the new one.
 
 use crate::error::{IoContext, Result};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Writes `bytes` to `path` atomically (temp file, fsync, rename, fsync of the folder); on failure the temporary
-/// file is removed and `path` is left as it was.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Temp files written by this process so far (their names must not collide between threads).
+static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
+
+/// Replaces `path` with what `write` puts in the temporary file it is given (temp file, fsync, rename, fsync of the
+/// folder). On failure the temporary file is removed and `path` is left as it was.
+pub fn replace_file(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        return Err(missing).at_path(path);
+    }
     let tmp = temp_beside(path);
-    let written = crate::fault::write_synced(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
+    let published = write(&tmp)
+        .and_then(|()| std::fs::File::open(&tmp).and_then(|f| f.sync_all()).at_path(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).at_path(path));
+    if published.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).at_path(path);
+        return published;
     }
     sync_parent(path).at_path(path)
 }
 
-/// `.NAME.tmp-PID` in the same folder as `path` (a rename within one folder is atomic).
-fn temp_beside(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+/// Replaces `path` with `bytes` atomically, as [`replace_file`] does. The fault-injection hooks do not count it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_file(path, |tmp| std::fs::write(tmp, bytes).at_path(tmp))
 }
 
-/// Flushes the folder holding `path`, so the rename itself survives a power cut.
+/// `.NAME.PID-N.tmp` in the same folder as `path` (a rename within one folder is atomic).
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let n = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
+}
+
+/// Flushes the folder holding `path`, so that the rename itself survives a power cut.
 fn sync_parent(path: &Path) -> std::io::Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::File::open(parent)?.sync_all()
+    std::fs::File::open(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))?.sync_all()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::GohspError;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
 
     #[test]
     fn the_file_appears_whole_and_no_temporary_file_stays() {
@@ -39,8 +64,21 @@ mod tests {
         write_atomically(&path, b"first").unwrap();
         write_atomically(&path, b"second").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("model.onnx")]);
+        assert_eq!(names(dir.path()), ["model.onnx"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.json");
+        write_atomically(&path, b"old").unwrap();
+        let failed = replace_file(&path, |tmp| {
+            std::fs::write(tmp, b"half").unwrap();
+            Err(GohspError::Internal("the writer failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(names(dir.path()), ["index.json"]);
     }
 
     #[test]

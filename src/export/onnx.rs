@@ -4,7 +4,7 @@
 use super::normalization::{self, Normalization};
 use super::onnx_proto::{ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, type_proto};
 use super::vit_graph::{INPUT_NAME, OUTPUT_NAME, vit_graph};
-use crate::atomic_write::write_atomically;
+use crate::atomic_write::replace_file;
 use crate::error::{GohspError, IoContext, Result};
 use crate::model::build::vit_tensors;
 use crate::model::host::NamedTensors;
@@ -61,7 +61,7 @@ pub fn export_onnx(
     let manifest = manifest.unwrap_or_else(|| PrunedManifest::dense(shape.clone()));
     let proto = onnx_model(&shape, &vit_tensors(&model), &manifest, normalization.as_ref());
     let bytes = proto.encode_to_vec();
-    write_atomically(out, &bytes)?;
+    replace_file(out, |tmp| crate::fault::write(tmp, &bytes).at_path(tmp))?;
     let nodes = proto.graph.as_ref().map_or(0, |g| g.node.len());
     Ok(OnnxExport { path: out.to_path_buf(), bytes: bytes.len(), nodes, shape, normalization })
 }

@@ -203,9 +203,7 @@ pub fn save_vit(model: &Vit, manifest: Option<&PrunedManifest>, path: &Path) -> 
 
 /// Write named f32 tensors (and string metadata) to a safetensors file atomically, streamed tensor by tensor.
 pub fn save_tensors(tensors: &NamedTensors, metadata: &[(&str, String)], path: &Path) -> Result<()> {
-    let tmp = path.with_extension("safetensors.tmp");
-    super::stream_save::write_safetensors(tensors, metadata, &tmp)?;
-    std::fs::rename(&tmp, path).at_path(path)
+    crate::atomic_write::replace_file(path, |tmp| super::stream_save::write_safetensors(tensors, metadata, tmp))
 }
 
 /// Named f32 tensors (and string metadata) as the bytes of a safetensors file.

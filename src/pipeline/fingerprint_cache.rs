@@ -9,6 +9,7 @@
 
 use super::checksum::hash_file;
 use super::file_stamp::FileStamp;
+use crate::atomic_write::write_atomically;
 use crate::error::{IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -145,14 +146,11 @@ impl FingerprintCache {
             return Ok(());
         }
         let text = serde_json::to_string_pretty(&state.0).expect("plain data serialises");
-        let temp = path.with_file_name(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).at_path(dir)?;
         }
         // Not through the fault hook: the fault suite numbers the writes of the stages it kills.
-        std::fs::write(&temp, text.as_bytes()).at_path(&temp)?;
-        std::fs::File::open(&temp).and_then(|f| f.sync_all()).at_path(&temp)?;
-        std::fs::rename(&temp, path).at_path(path)?;
+        write_atomically(path, text.as_bytes())?;
         state.1 = false;
         Ok(())
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::cache::Cache;
 use super::entry::EntryRecord;
 use super::key::{CacheKey, CacheKeyParts};
+use crate::atomic_write::write_atomically;
 use crate::error::{IoContext, Result};
 
 /// The last committed run of one label.
@@ -53,7 +54,7 @@ impl Cache {
         Ok(runs)
     }
 
-    /// Records `record` as its label's last run (written to a temp file, then renamed).
+    /// Records `record` as its label's last run (replaced atomically).
     pub(crate) fn record_last_run(&self, record: &EntryRecord) -> Result<()> {
         let run = LastRun {
             label: record.label.clone(),
@@ -61,13 +62,8 @@ impl Cache {
             parts: record.parts.clone(),
             created: record.created.clone(),
         };
-        let path = self.index_path(&record.label);
-        let temp = self.new_temp_dir()?.join("index.json");
         let text = serde_json::to_string_pretty(&run).expect("plain struct serialises");
-        std::fs::write(&temp, text).at_path(&temp)?;
-        std::fs::rename(&temp, &path).at_path(&path)?;
-        let temp_dir = temp.parent().expect("temp file has a folder");
-        std::fs::remove_dir(temp_dir).at_path(temp_dir)
+        write_atomically(&self.index_path(&record.label), text.as_bytes())
     }
 }
 

@@ -49,13 +49,10 @@ impl JobsFile {
         run_dir.join("slurm").join("jobs.json")
     }
 
-    /// Writes the file (temp + rename, so a reader never sees half of it).
+    /// Writes the file (replaced atomically, so a reader never sees half of it).
     pub(crate) fn save(&self, run_dir: &Path) -> Result<()> {
-        let path = Self::path(run_dir);
-        let temp = path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(self).expect("plain struct serialises");
-        std::fs::write(&temp, text).at_path(&temp)?;
-        std::fs::rename(&temp, &path).at_path(&path)
+        crate::atomic_write::write_atomically(&Self::path(run_dir), text.as_bytes())
     }
 
     /// Reads the file at `path`.
