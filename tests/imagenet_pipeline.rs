@@ -1,10 +1,12 @@
 //! The paper-scale spec on real JPEGs: without ImageNet it fails clearly; with a tiny ImageNet-style folder and a
 //! DeiT-Tiny-shaped timm checkpoint, the whole GOHSP pipeline runs end to end on a micro budget.
 
+mod common;
+
 use gohsp::model::init::init_tensors;
 use gohsp::model::io::save_tensors;
 use gohsp::model::presets::preset;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn gohsp(results: &Path, args: &[&str]) -> std::process::Output {
@@ -15,28 +17,6 @@ fn gohsp(results: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("gohsp runs")
-}
-
-/// train/ and val/ with two classes of real sample images (JPEG and PNG), copied from tests/fixtures/images.
-fn tiny_imagenet(root: &Path) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images");
-    let mut images: Vec<PathBuf> = std::fs::read_dir(&fixtures)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
-        .collect();
-    images.sort();
-    for (split, copies) in [("train", 4), ("val", 2)] {
-        for (class, offset) in [("n01440764", 0), ("n01443537", 1)] {
-            let dir = root.join(split).join(class);
-            std::fs::create_dir_all(&dir).unwrap();
-            for i in 0..copies {
-                let source = &images[(offset + 2 * i) % images.len()];
-                let ext = source.extension().unwrap().to_str().unwrap();
-                std::fs::copy(source, dir.join(format!("img{i}.{ext}"))).unwrap();
-            }
-        }
-    }
 }
 
 #[test]
@@ -53,7 +33,7 @@ fn without_imagenet_the_paper_spec_exits_2_naming_the_path_and_what_to_do() {
 fn deit_tiny_pipeline_runs_end_to_end_on_real_jpegs_with_a_timm_checkpoint() {
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("imagenet");
-    tiny_imagenet(&root);
+    common::tiny_imagenet(&root);
     let weights = work.path().join("deit_tiny.safetensors");
     save_tensors(&init_tensors(&preset("deit_tiny", 1000).unwrap(), 1), &[], &weights).unwrap();
     let sets = [

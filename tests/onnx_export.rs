@@ -18,7 +18,6 @@ use gohsp::model::shape::VitShape;
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::mask::StructureMask;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,24 +79,10 @@ fn case(root: &Path, name: &str, weights: &Path, input: &HostTensor, extra: &[&s
     dir
 }
 
-/// `keep` of `n` entries true, chosen by `rng`.
-fn random_keep(rng: &mut StdRng, n: usize, keep: usize) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(rng);
-    let mut row = vec![false; n];
-    order.into_iter().take(keep).for_each(|i| row[i] = true);
-    row
-}
-
 /// 3 blocks of 4 heads (head_dim 12), MLP 96, with every value (biases included) non-zero.
 fn busy_dense() -> (VitShape, NamedTensors) {
     let shape = VitShape::uniform(28, 7, 1, 10, 48, 3, 4, 2.0);
-    let mut rng = StdRng::seed_from_u64(11);
-    let mut tensors = init_tensors(&shape, 11);
-    for (name, t) in tensors.iter_mut() {
-        let base = if name.contains("norm") && name.ends_with(".weight") { 1.0 } else { 0.0 };
-        t.data.iter_mut().for_each(|v| *v = base + rng.gen_range(-0.3f32..0.3));
-    }
+    let tensors = common::busy_tensors(&shape, 11);
     (shape, tensors)
 }
 
@@ -106,9 +91,10 @@ fn busy_dense() -> (VitShape, NamedTensors) {
 fn sliced_model(dir: &Path, name: &str, pairs: Option<usize>) -> (PathBuf, VitShape) {
     let (shape, dense) = busy_dense();
     let mut rng = StdRng::seed_from_u64(5);
-    let heads = [1, 0, 3].iter().map(|&k| random_keep(&mut rng, 4, k)).collect();
-    let neurons = [40, 77, 0].iter().map(|&k| random_keep(&mut rng, 96, k)).collect();
-    let qk_pairs = pairs.map(|p| (0..3).map(|_| (0..4).map(|_| random_keep(&mut rng, 12, p)).collect()).collect());
+    let heads = [1, 0, 3].iter().map(|&k| common::random_keep(&mut rng, 4, k)).collect();
+    let neurons = [40, 77, 0].iter().map(|&k| common::random_keep(&mut rng, 96, k)).collect();
+    let qk_pairs =
+        pairs.map(|p| (0..3).map(|_| (0..4).map(|_| common::random_keep(&mut rng, 12, p)).collect()).collect());
     let (tensors, manifest) = slice_tensors(&shape, &dense, &StructureMask { heads, neurons, qk_pairs });
     let path = dir.join(format!("{name}.safetensors"));
     save_tensors(&tensors, &[(MANIFEST_KEY, serde_json::to_string(&manifest).unwrap())], &path).unwrap();
@@ -264,7 +250,7 @@ fn onnx_runtime_gives_gohsps_logits_for_deit_tiny_dense_and_gohsp_pruned_at_30_p
     let Some(python) = onnx_python() else { return };
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("imagenet");
-    tiny_imagenet(&root);
+    common::tiny_imagenet(&root);
     let weights = fixture_dir.join("model.safetensors");
     let results = work.path().join("results");
     let sets = [
@@ -350,27 +336,6 @@ fn finetuned_model(results: &Path) -> PathBuf {
     let entries = common::entries_of(results, "finetune");
     assert_eq!(entries.len(), 1, "{entries:?}");
     entries[0].join("model.safetensors")
-}
-
-/// train/ and val/ with two classes of real sample images (JPEG and PNG), copied from tests/fixtures/images.
-fn tiny_imagenet(root: &Path) {
-    let mut images: Vec<PathBuf> = std::fs::read_dir(fixture("images"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
-        .collect();
-    images.sort();
-    for (split, copies) in [("train", 4), ("val", 2)] {
-        for (class, offset) in [("n01440764", 0), ("n01443537", 1)] {
-            let dir = root.join(split).join(class);
-            std::fs::create_dir_all(&dir).unwrap();
-            for i in 0..copies {
-                let source = &images[(offset + 2 * i) % images.len()];
-                let ext = source.extension().unwrap().to_str().unwrap();
-                std::fs::copy(source, dir.join(format!("img{i}.{ext}"))).unwrap();
-            }
-        }
-    }
 }
 
 #[test]

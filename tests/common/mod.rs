@@ -163,3 +163,45 @@ fn walk(dir: &Path, found: &mut Vec<(String, PathBuf)>) {
 pub(crate) fn read_tensors(path: &Path) -> gohsp::model::host::NamedTensors {
     gohsp::model::io::read_checkpoint(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).tensors
 }
+
+/// Seeded tensors whose every value (biases included) is non-zero and large enough for a removed group to matter.
+pub(crate) fn busy_tensors(shape: &gohsp::model::shape::VitShape, seed: u64) -> gohsp::model::host::NamedTensors {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut tensors = gohsp::model::init::init_tensors(shape, seed);
+    for (name, t) in tensors.iter_mut() {
+        let base = if name.contains("norm") && name.ends_with(".weight") { 1.0 } else { 0.0 };
+        t.data.iter_mut().for_each(|v| *v = base + rng.gen_range(-0.3f32..0.3));
+    }
+    tensors
+}
+
+/// `keep` of `n` entries true, chosen by `rng`.
+pub(crate) fn random_keep(rng: &mut rand::rngs::StdRng, n: usize, keep: usize) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..n).collect();
+    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), rng);
+    let mut row = vec![false; n];
+    order.into_iter().take(keep).for_each(|i| row[i] = true);
+    row
+}
+
+/// train/ and val/ with two classes of real sample images (JPEG and PNG), copied from tests/fixtures/images.
+pub(crate) fn tiny_imagenet(root: &Path) {
+    let mut images: Vec<PathBuf> = std::fs::read_dir(fixture("images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
+        .collect();
+    images.sort();
+    for (split, copies) in [("train", 4), ("val", 2)] {
+        for (class, offset) in [("n01440764", 0), ("n01443537", 1)] {
+            let dir = root.join(split).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..copies {
+                let source = &images[(offset + 2 * i) % images.len()];
+                let ext = source.extension().unwrap().to_str().unwrap();
+                std::fs::copy(source, dir.join(format!("img{i}.{ext}"))).unwrap();
+            }
+        }
+    }
+}
