@@ -9,6 +9,7 @@ pub mod budget;
 pub(crate) mod calibrate;
 pub mod groups;
 pub mod hard;
+pub mod head_choice;
 pub(crate) mod head_graph;
 pub mod head_share;
 pub mod mask;

@@ -1,7 +1,7 @@
 //! A grid point's chain after the dense model: rank and ADMM (GOHSP methods; rank alone for gohsp-one-shot), prune,
 //! fine-tune, evaluate.
 
-use super::admm::AdmmStage;
+use super::admm::{AdmmStage, HeadPick};
 use super::dense::DenseNodes;
 use super::evaluate::EvaluateStage;
 use super::finetune::FinetuneStage;
@@ -17,6 +17,7 @@ use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
 use crate::prune::baselines::Minimums;
 use crate::prune::budget::{Budget, BudgetRequest, solve_budget};
+use crate::prune::head_choice::HeadChoice;
 use crate::spec::load::GridPoint;
 use crate::spec::types::{Method, Spec};
 use std::path::Path;
@@ -46,9 +47,11 @@ pub(crate) fn add_chain(
     let prune_inputs = if ranks_heads(spec.method) {
         let mode = match spec.method {
             Method::GohspMagnitudeHeads => RankMode::Magnitude,
-            Method::GohspRandomHeads => RankMode::Random,
+            Method::GohspRandomHeadsGlobal => RankMode::Random,
             _ => RankMode::Graph,
         };
+        let choice =
+            if spec.method == Method::GohspRandomHeads { HeadChoice::RandomWithinBlocks } else { HeadChoice::Ranked };
         let rank_label = format!("rank[{}]", axes_of(point, RANK_AXES));
         let rank = plan.add(
             Arc::new(RankStage {
@@ -66,6 +69,7 @@ pub(crate) fn add_chain(
                 finetune: spec.finetune.clone(),
                 rank: spec.rank.clone(),
                 budget,
+                pick: HeadPick { mode, choice, seed: spec.seed },
             };
             let admm = plan.add(Arc::new(admm_stage), &[dense.model, rank], &fp);
             plot_nodes.extend([rank, admm]);

@@ -21,3 +21,4 @@ pub(crate) mod report;
 pub(crate) mod report_entry;
 pub(crate) mod runtime;
 pub(crate) mod shape;
+pub(crate) mod warnings;

@@ -5,6 +5,7 @@ use super::dense::{Runtimes, add_dense};
 use super::names::{DENSE_AXES, axes_of, differing_axes, point_name_without, variant_name, variant_name_without};
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
+use super::warnings::admm_round_warnings;
 use crate::error::Result;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::spec::load::{GridPoint, LoadedSpec};
@@ -21,6 +22,9 @@ pub(crate) struct BuiltPlan {
 
 /// Build the plan of every grid point of `loaded`, ending in one report node.
 pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltPlan> {
+    for warning in admm_round_warnings(&loaded.points) {
+        tracing::warn!("{}: {warning}", loaded.file.display());
+    }
     let mut plan = Plan::new();
     let mut inputs: Vec<NodeId> = Vec::new();
     let mut entries: Vec<ReportEntry> = Vec::new();
