@@ -1,5 +1,5 @@
 //! Exact ties never fall to an index: a model whose block-0 heads are copies of each other stops a GOHSP run with
-//! exit 2, naming the tied heads, when the budget must remove one of them.
+//! exit 2, naming the tied heads, when the budget must remove one of them (graph, weight-norm heads, magnitude).
 
 mod common;
 
@@ -41,7 +41,7 @@ fn twin_heads_that_the_budget_must_split_stop_the_run_with_exit_2_naming_them() 
     let weights_set = format!("model.weights={}", weights.display());
     // At 60% sparsity the budget removes one head of each block (every block keeps at least one).
     let args = ["run", MICRO, "--set", &weights_set, "--set", "sparsity=0.6"];
-    for method in ["gohsp", "gohsp-magnitude-heads"] {
+    for method in ["gohsp", "gohsp-magnitude-heads", "magnitude"] {
         let method_set = format!("method={method}");
         let mut with_method = args.to_vec();
         with_method.extend(["--set", &method_set]);

@@ -29,7 +29,7 @@ pub fn choose_heads(
     (criterion, hint): (&str, &str),
 ) -> Result<Vec<Vec<bool>>> {
     let ranked = keep_top_global(scores, remove, min_keep);
-    check_ties(scores, &ranked, min_keep, criterion, hint)?;
+    check_ties(scores, &ranked, min_keep, false, (criterion, hint))?;
     Ok(match choice {
         HeadChoice::Ranked => ranked,
         HeadChoice::RandomWithinBlocks => random_within_blocks(&ranked, seed),
@@ -43,9 +43,16 @@ pub fn random_within_blocks(reference: &[Vec<bool>], seed: u64) -> Vec<Vec<bool>
     keep_top_with_quotas(&random_scores(&sizes, seed), &quotas)
 }
 
-/// [`GohspError::Tie`] when exact ties in `scores` decide what `mask` removes.
-pub fn check_ties(scores: &[Vec<f64>], mask: &[Vec<bool>], min_keep: usize, criterion: &str, hint: &str) -> Result<()> {
-    let ties = deciding_ties(scores, mask, min_keep, false);
+/// [`GohspError::Tie`] when exact ties in `scores` decide what `mask` removes (among the heads of one block only, with
+/// `within_blocks`); `criterion` names the scores and `hint` says how to separate them.
+pub fn check_ties(
+    scores: &[Vec<f64>],
+    mask: &[Vec<bool>],
+    min_keep: usize,
+    within_blocks: bool,
+    (criterion, hint): (&str, &str),
+) -> Result<()> {
+    let ties = deciding_ties(scores, mask, min_keep, within_blocks);
     if ties.is_empty() {
         return Ok(());
     }

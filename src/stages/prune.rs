@@ -15,7 +15,7 @@ use crate::prune::admm_state::project;
 use crate::prune::baselines::{GroupScores, Minimums, baseline_mask, weight_scores};
 use crate::prune::budget::Budget;
 use crate::prune::hard::slice_tensors;
-use crate::prune::head_choice::HeadChoice;
+use crate::prune::head_choice::{HeadChoice, check_ties};
 use crate::prune::mask::StructureMask;
 use crate::prune::rank::HeadRanking;
 use crate::prune::taylor::taylor_scores;
@@ -107,12 +107,10 @@ impl Stage for PruneStage {
             (model, mask)
         } else {
             let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
-            let mask = baseline_mask(
-                self.method,
-                &self.scores(&model, ctx.input(StageKind::Pretrain)?)?,
-                &self.budget,
-                self.min,
-            );
+            let scores = self.scores(&model, ctx.input(StageKind::Pretrain)?)?;
+            let mask = baseline_mask(self.method, &scores, &self.budget, self.min);
+            let within_blocks = self.method == Method::Uniform;
+            check_ties(&scores.heads, &mask.heads, self.min.heads, within_blocks, baseline_tie_words(self.method))?;
             (model, mask)
         };
         let shape = model.shape();
@@ -131,6 +129,17 @@ impl Stage for PruneStage {
         write_json(&ctx.out_dir, PRUNE_FILE, &record)?;
         write_json(&ctx.out_dir, MASK_FILE, &mask)?;
         write_model(&ctx.out_dir, &pruned, Some(&manifest))
+    }
+}
+
+/// The baseline's head criterion in tie errors, and how to separate tied heads.
+fn baseline_tie_words(method: Method) -> (&'static str, &'static str) {
+    match method {
+        Method::Taylor => {
+            ("Taylor", "heads with equal |g * w| sums (e.g. none reached by the loss) tie: raise rank.calib_samples")
+        }
+        Method::Random => ("random", "draw again with another seed"),
+        _ => ("weight-norm", "heads with identical weights (copies, or all zero) cannot be ranked by norm"),
     }
 }
 
