@@ -24,14 +24,24 @@ pub enum StageKind {
     Finetune,
     /// Accuracy, size, MACs and latency.
     Evaluate,
+    /// Head criteria judged against the masking oracle on the dense model (`report.rank_quality`).
+    RankQuality,
     /// Tables and plots.
     Report,
 }
 
 impl StageKind {
     /// Every kind, in pipeline order.
-    pub const ALL: [StageKind; 7] =
-        [Self::Pretrain, Self::Rank, Self::Admm, Self::Prune, Self::Finetune, Self::Evaluate, Self::Report];
+    pub const ALL: [StageKind; 8] = [
+        Self::Pretrain,
+        Self::Rank,
+        Self::Admm,
+        Self::Prune,
+        Self::Finetune,
+        Self::Evaluate,
+        Self::RankQuality,
+        Self::Report,
+    ];
 
     /// The snake_case name, as in specs, flags and cache folders.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +52,7 @@ impl StageKind {
             Self::Prune => "prune",
             Self::Finetune => "finetune",
             Self::Evaluate => "evaluate",
+            Self::RankQuality => "rank_quality",
             Self::Report => "report",
         }
     }

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod hard;
 pub mod head_choice;
 pub(crate) mod head_graph;
+pub mod head_oracle;
 pub mod head_share;
 pub mod mask;
 pub mod method;

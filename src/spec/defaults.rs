@@ -134,6 +134,7 @@ impl Default for ReportSpec {
         Self {
             formats: ["md", "csv", "tex"].map(String::from).to_vec(),
             plots: ["svg", "png"].map(String::from).to_vec(),
+            rank_quality: false,
         }
     }
 }

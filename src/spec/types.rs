@@ -215,4 +215,7 @@ pub struct ReportSpec {
     pub formats: Vec<String>,
     /// Plot formats: `svg`, `png`.
     pub plots: Vec<String>,
+    /// Judge every head criterion (the spec's graph variants, weight norm, Taylor, random) against the oracle of
+    /// masking one head at a time in each dense model, on the held-out split: a rank-quality table, plot and CSVs.
+    pub rank_quality: bool,
 }

@@ -29,6 +29,8 @@ pub(crate) struct Chain {
     pub eval: NodeId,
     /// Nodes whose artifacts feed the plots.
     pub plot_nodes: Vec<NodeId>,
+    /// The point's rank node and what it scores by, for methods that rank heads.
+    pub rank: Option<(NodeId, RankMode)>,
 }
 
 /// Add a point's chain after its dense branch.
@@ -44,6 +46,7 @@ pub(crate) fn add_chain(
     let budget = solve(&dense.shape, spec, file, &point.name)?;
     let label = |kind: &str| format!("{kind}[{}]", point.name);
     let mut plot_nodes = vec![dense.model];
+    let mut rank_node = None;
     let prune_inputs = if ranks_heads(spec.method) {
         let mode = match spec.method {
             Method::GohspMagnitudeHeads => RankMode::Magnitude,
@@ -62,6 +65,7 @@ pub(crate) fn add_chain(
             &[dense.model],
             &fp,
         );
+        rank_node = Some((rank, mode));
         if uses_admm(spec.method) {
             let admm_stage = AdmmStage {
                 meta: StageMeta::new(StageKind::Admm, label("admm"), spec.seed, rt),
@@ -106,7 +110,7 @@ pub(crate) fn add_chain(
     };
     let eval = plan.add(Arc::new(evaluate), &[finetune, dense.model], &fp);
     plot_nodes.extend([prune, finetune]);
-    Ok(Chain { eval, plot_nodes })
+    Ok(Chain { eval, plot_nodes, rank: rank_node })
 }
 
 /// Solve the point's budget before anything runs; an unreachable sparsity is a spec error naming the largest reachable one.

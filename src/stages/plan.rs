@@ -2,6 +2,7 @@
 
 use super::chain::add_chain;
 use super::dense::{Runtimes, add_dense};
+use super::judged::JudgedRankings;
 use super::names::{DENSE_AXES, axes_of, differing_axes, point_name_without, variant_name, variant_name_without};
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
@@ -29,6 +30,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     let mut inputs: Vec<NodeId> = Vec::new();
     let mut entries: Vec<ReportEntry> = Vec::new();
     let mut rows = RowNames::default();
+    let mut judged = JudgedRankings::default();
     for point in &loaded.points {
         let rt = runtimes.get(&point.spec)?;
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
@@ -46,6 +48,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
             });
         }
         let chain = add_chain(&mut plan, point, &rt, &dense, &loaded.file)?;
+        judged.add(point, dense.model, chain.rank);
         let eval_input = input_index(&mut inputs, chain.eval);
         if let Some(i) = entries.iter().position(|e| e.eval_input == eval_input) {
             rows.merge(&mut entries[i], point);
@@ -64,12 +67,19 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     }
     let first = &loaded.points[0].spec;
     let rt = runtimes.get(first)?;
+    let mut rank_quality = Vec::new();
+    if first.report.rank_quality {
+        for node in judged.add_stages(&mut plan, runtimes)? {
+            rank_quality.push(input_index(&mut inputs, node));
+        }
+    }
     let report = ReportStage {
         experiment: loaded.name.clone(),
         model: first.model.preset.clone(),
         dataset: first.dataset.name.clone(),
         entries,
         spec: first.report.clone(),
+        rank_quality,
     };
     let report = plan.add(Arc::new(report), &inputs, &rt.fingerprint());
     Ok(BuiltPlan { plan, report: Some(report) })
