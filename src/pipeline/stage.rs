@@ -25,6 +25,7 @@ pub enum StageKind {
     /// Accuracy, size, MACs and latency.
     Evaluate,
     /// Head criteria judged against the masking oracle on the dense model (`report.rank_quality`).
+    #[value(name = "rank_quality", alias = "rank-quality")]
     RankQuality,
     /// Tables and plots.
     Report,
@@ -138,6 +139,11 @@ mod tests {
             assert_eq!(json, format!("\"{kind}\""));
         }
         assert_eq!(" Rank ".parse::<StageKind>().unwrap(), StageKind::Rank);
+        use clap::ValueEnum;
+        let names: Vec<String> =
+            StageKind::ALL.iter().map(|k| k.to_possible_value().unwrap().get_name().to_string()).collect();
+        let expected: Vec<&str> = StageKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, expected, "--force takes the names of the cache folders");
     }
 
     #[test]
