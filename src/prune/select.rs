@@ -16,6 +16,7 @@ fn keep_all(scores: &[Vec<f64>]) -> Vec<Vec<bool>> {
 
 /// Remove the `remove` lowest scores across all blocks, never leaving a block with fewer than `min_keep_per_block`
 /// groups; ties break by (block, index), lower first. Removes as many as the minimums allow when `remove` is larger.
+/// The stages never let such a tie decide a head: [`deciding_ties`] finds them and `head_choice::check_ties` stops.
 pub fn keep_top_global(scores: &[Vec<f64>], remove: usize, min_keep_per_block: usize) -> Vec<Vec<bool>> {
     let mut order: Vec<(usize, usize)> =
         scores.iter().enumerate().flat_map(|(block, s)| (0..s.len()).map(move |index| (block, index))).collect();
