@@ -15,22 +15,51 @@ use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Held-out batches decoded once, on the device they are evaluated on.
+/// Held-out images above this many bytes of pixels are decoded afresh for every pass instead of kept on the device.
+const MAX_KEPT_BYTES: usize = 256 << 20;
+
+/// The held-out batches of every masked pass: decoded once and kept when their pixels fit in [`MAX_KEPT_BYTES`]
+/// (MNIST, CIFAR), else read from the loader each pass (ImageNet).
 pub struct HeldOut {
-    batches: Vec<(Tensor<4>, Tensor<1, Int>, Vec<i64>)>,
+    loader: Loader,
+    kept: Option<Vec<DeviceBatch>>,
     device: Device,
 }
 
+/// A batch on the device: images, labels, and the labels on the host.
+type DeviceBatch = (Tensor<4>, Tensor<1, Int>, Vec<i64>);
+
 impl HeldOut {
-    /// Every batch of `loader` on `device` (plain, not autodiff).
+    /// The batches of `loader` on `device` (plain, not autodiff).
     pub fn load(loader: &Loader, device: &Device) -> Result<Self> {
-        let batches = loader.epoch(0).into_iter().map(|b| Ok(batch_tensors(b?, device))).collect::<Result<Vec<_>>>()?;
-        Ok(Self { batches, device: device.clone() })
+        let per_image = match loader.order(0).first() {
+            Some(&i) => loader.make_batch(&[i], 0)?.images.len(),
+            None => 0,
+        };
+        let kept = if per_image * 4 * loader.len() <= MAX_KEPT_BYTES {
+            Some(loader.epoch(0).into_iter().map(|b| Ok(batch_tensors(b?, device))).collect::<Result<Vec<_>>>()?)
+        } else {
+            None
+        };
+        Ok(Self { loader: loader.clone(), kept, device: device.clone() })
     }
 
     /// Images held out.
     pub fn images(&self) -> usize {
-        self.batches.iter().map(|(_, _, labels)| labels.len()).sum()
+        self.loader.len()
+    }
+
+    /// Run `f` on every batch, in order.
+    fn for_each(&self, mut f: impl FnMut(&DeviceBatch)) -> Result<()> {
+        match &self.kept {
+            Some(batches) => batches.iter().for_each(f),
+            None => {
+                for batch in self.loader.epoch(0) {
+                    f(&batch_tensors(batch?, &self.device));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -61,14 +90,15 @@ pub fn score_with_heads(
     let model = build_vit(shape, &masked, &held.device, Path::new("<masked heads>"))?;
     let cross_entropy = CrossEntropy::new(0.0, &held.device);
     on_compute_pool(|| {
-        let (mut loss, mut correct) = (0.0, 0);
-        for (images, labels, host_labels) in &held.batches {
-            let logits = model.forward(images.clone());
+        let (mut loss, mut correct, mut images) = (0.0, 0, 0);
+        held.for_each(|(x, labels, host_labels)| {
+            let logits = model.forward(x.clone());
             let batch_loss = cross_entropy.of(logits.clone(), labels.clone()).into_scalar::<f32>() as f64;
             loss += batch_loss * host_labels.len() as f64;
             correct += count_correct(logits, host_labels, 1).0;
-        }
-        let images = held.images().max(1) as f64;
+            images += host_labels.len();
+        })?;
+        let images = images.max(1) as f64;
         Ok(HeldOutScore { loss: loss / images, top1: 100.0 * correct as f64 / images })
     })
 }
@@ -175,6 +205,29 @@ mod tests {
         changed.sort();
         // init_tensors' biases are zero, so the qkv bias has nothing to zero.
         assert_eq!(changed, ["blocks.1.attn.proj.weight", "blocks.1.attn.qkv.weight"]);
+    }
+
+    #[test]
+    fn kept_and_streamed_held_out_images_score_alike() {
+        use crate::data::dataset::Subset;
+        use crate::data::mnist5k::load_mnist5k;
+        use crate::data::recipe::eval_transform;
+        use std::sync::Arc;
+        let splits = load_mnist5k().unwrap();
+        let test: Arc<dyn crate::data::dataset::Dataset> = Arc::new(Subset::limited(splits.test.clone(), 96));
+        let loader = Loader::new(test.clone(), eval_transform(test.info(), 28), 32, false, 0);
+        let device = Device::flex();
+        let kept = HeldOut::load(&loader, &device).unwrap();
+        assert!(kept.kept.is_some(), "96 MNIST images fit");
+        let streamed = HeldOut { kept: None, ..HeldOut::load(&loader, &device).unwrap() };
+        let shape = VitShape::uniform(28, 7, 1, 10, 16, 2, 4, 2.0);
+        let tensors = init_tensors(&shape, 5);
+        let mut heads = all_heads(&shape);
+        heads[0][1] = false;
+        let a = score_with_heads(&shape, &tensors, &heads, &kept).unwrap();
+        assert_eq!(a, score_with_heads(&shape, &tensors, &heads, &streamed).unwrap());
+        assert_eq!(kept.images(), 96);
+        assert!(a.loss > 0.0 && (0.0..=100.0).contains(&a.top1));
     }
 
     #[test]
