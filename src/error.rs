@@ -18,6 +18,10 @@ pub enum GohspError {
     /// A bad command-line flag or argument.
     #[error("{message} (hint: {hint})")]
     Usage { message: String, hint: String },
+    /// Scores that tie exactly where the budget must choose between the tied groups: the choice would fall to their
+    /// index, so the run stops and the user picks settings that separate them.
+    #[error("{message} (hint: {hint})")]
+    Tie { message: String, hint: String },
     /// A stage of the pipeline failed for a reason that is not the user's input.
     #[error("stage {stage}: {message}")]
     Stage { stage: String, message: String },
@@ -62,7 +66,7 @@ impl GohspError {
     /// The process exit code for this error: 2 for the user's mistakes, 1 for the rest.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Spec { .. } | Self::Input { .. } | Self::Tensor { .. } | Self::Usage { .. } => 2,
+            Self::Spec { .. } | Self::Input { .. } | Self::Tensor { .. } | Self::Usage { .. } | Self::Tie { .. } => 2,
             Self::Stage { .. } | Self::Io { .. } | Self::Internal(_) => 1,
         }
     }
@@ -105,6 +109,11 @@ impl GohspError {
     /// A usage error (bad flag).
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::Usage { message: message.into(), hint: hint.into() }
+    }
+
+    /// Scores tied where the budget must choose (exit 2).
+    pub fn tie(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Tie { message: message.into(), hint: hint.into() }
     }
 
     /// A stage failure that is not the user's fault.

@@ -22,7 +22,7 @@ use gohsp::prune::norms::{head_values, neuron_values};
 use gohsp::prune::rank::{rank_heads, tied_blocks};
 use gohsp::prune::select::{keep_top_global, kept_per_block, removed_count};
 use gohsp::prune::taylor::{taylor_products, taylor_scores};
-use gohsp::spec::types::{RankSpec, Sink, Teleport};
+use gohsp::spec::types::{Direction, Normalize, RankSpec, Sink, Teleport};
 use gohsp::train::batch::batch_tensors;
 use gohsp::train::objective::{CrossEntropy, Objective};
 use gohsp::train::trainer::{TrainConfig, Trainer};
@@ -493,4 +493,37 @@ fn the_classifier_sink_ends_the_tie_of_the_last_block() {
     no_sink.teleport = Teleport::Contribution;
     let personalised = rank_heads(&model, &mnist().calibration, &no_sink).unwrap();
     assert!(tied_blocks(&personalised.scores).is_empty(), "teleport alone also separates: {:?}", personalised.scores);
+}
+
+/// Every direction x sink x teleport combination the spec accepts for graph-ranked methods (backward edges with no
+/// classifier and a uniform teleport are refused: the last block has no incoming edge), both normalisations: on the
+/// trained micro model, no two heads anywhere score exactly the same, so no selection can fall to an index.
+#[test]
+fn no_graph_combination_ties_any_two_heads_of_the_trained_micro_model() {
+    let model = plain_model(&micro_shape(), trained());
+    let mut checked = 0;
+    for direction in [Direction::Backward, Direction::Forward, Direction::Both] {
+        for sink in [Sink::None, Sink::Classifier] {
+            for teleport in [Teleport::Uniform, Teleport::Contribution] {
+                if direction == Direction::Backward && sink == Sink::None && teleport == Teleport::Uniform {
+                    continue;
+                }
+                for normalize in [Normalize::None, Normalize::PerBlock] {
+                    let spec =
+                        RankSpec { calib_samples: 128, direction, sink, teleport, normalize, ..RankSpec::default() };
+                    let ranking = rank_heads(&model, &mnist().calibration, &spec).unwrap();
+                    let mut all: Vec<f64> = ranking.scores.iter().flatten().copied().collect();
+                    all.sort_by(f64::total_cmp);
+                    let equal = all.windows(2).find(|w| w[0] == w[1]);
+                    assert!(
+                        equal.is_none(),
+                        "{direction:?} {sink:?} {teleport:?} {normalize:?}: ties {equal:?} in {:?}",
+                        ranking.scores
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 22);
 }

@@ -80,7 +80,7 @@ fn a_sweep_trains_the_dense_model_and_ranks_heads_once() {
 }
 
 #[test]
-fn changing_finetune_lr_reruns_only_finetune_evaluate_and_report() {
+fn changing_finetune_lr_reruns_admm_and_after_and_finetune_epochs_only_finetune_and_after() {
     let results = results_root();
     gohsp(results.path(), &["run", MICRO]).ok();
 
@@ -93,7 +93,17 @@ fn changing_finetune_lr_reruns_only_finetune_evaluate_and_report() {
         explain.stdout
     );
 
+    // The ADMM W-step runs the fine-tune recipe (admm.lr unset), so its lr reruns ADMM too; rank and dense stay.
     let rerun = gohsp(results.path(), &["run", MICRO, "--set", "finetune.lr=1e-3"]);
+    rerun.ok();
+    let ran: BTreeSet<String> = labels_with(&rerun.stderr, "ran").into_iter().collect();
+    let downstream = ["admm[default]", "prune[default]", "finetune[default]", "evaluate[default]", "report[micro]"];
+    assert_eq!(ran, set_of(&downstream), "stderr:\n{}", rerun.stderr);
+    let cached: BTreeSet<String> = labels_with(&rerun.stderr, "cached").into_iter().collect();
+    assert_eq!(cached, set_of(&["dense[default]", "evaluate[dense,default]", "rank[default]"]));
+
+    // The W-step's epochs are ADMM's own: more fine-tuning epochs rerun only fine-tuning and after.
+    let rerun = gohsp(results.path(), &["run", MICRO, "--set", "finetune.lr=1e-3", "--set", "finetune.epochs=2"]);
     rerun.ok();
     let ran: BTreeSet<String> = labels_with(&rerun.stderr, "ran").into_iter().collect();
     assert_eq!(ran, set_of(&["finetune[default]", "evaluate[default]", "report[micro]"]), "stderr:\n{}", rerun.stderr);

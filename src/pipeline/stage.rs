@@ -24,6 +24,9 @@ pub enum StageKind {
     Finetune,
     /// Accuracy, size, MACs and latency.
     Evaluate,
+    /// Head criteria judged against the masking oracle on the dense model (`report.rank_quality`).
+    #[value(name = "rank_quality", alias = "rank-quality")]
+    RankQuality,
     /// Tables and plots.
     Report,
     /// A model written in another runtime's format (ONNX).
@@ -32,13 +35,14 @@ pub enum StageKind {
 
 impl StageKind {
     /// Every kind, in pipeline order.
-    pub const ALL: [StageKind; 8] = [
+    pub const ALL: [StageKind; 9] = [
         Self::Pretrain,
         Self::Rank,
         Self::Admm,
         Self::Prune,
         Self::Finetune,
         Self::Evaluate,
+        Self::RankQuality,
         Self::Report,
         Self::Export,
     ];
@@ -52,6 +56,7 @@ impl StageKind {
             Self::Prune => "prune",
             Self::Finetune => "finetune",
             Self::Evaluate => "evaluate",
+            Self::RankQuality => "rank_quality",
             Self::Report => "report",
             Self::Export => "export",
         }
@@ -138,6 +143,11 @@ mod tests {
             assert_eq!(json, format!("\"{kind}\""));
         }
         assert_eq!(" Rank ".parse::<StageKind>().unwrap(), StageKind::Rank);
+        use clap::ValueEnum;
+        let names: Vec<String> =
+            StageKind::ALL.iter().map(|k| k.to_possible_value().unwrap().get_name().to_string()).collect();
+        let expected: Vec<&str> = StageKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, expected, "--force takes the names of the cache folders");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub(crate) struct Calibration {
     pub class_token: Vec<Vec<f64>>,
     /// residual[l][h]: the norm of head h's write into the residual stream, averaged over tokens (L x H_l).
     pub residual: Vec<Vec<f64>>,
+    /// reads[l][h]: the norm of head h's output A V, what it gathers from block l's input, averaged over tokens
+    /// (L x H_l); block 0's input is the patch embedding.
+    pub reads: Vec<Vec<f64>>,
 }
 
 /// Per-head sums over a batch, added up over batches and divided by the image count at the end.
@@ -28,6 +31,7 @@ struct Totals {
     sims: Option<AdjacentSimilarities>,
     class_token: Vec<Vec<f64>>,
     residual: Vec<Vec<f64>>,
+    reads: Vec<Vec<f64>>,
 }
 
 /// Run `model` (plain device) on the first `samples` images of `loader`: adjacent-block head similarities and each
@@ -52,8 +56,10 @@ pub(crate) fn calibrate(
         let (_, traces) = model.forward_traced(images.narrow(0, 0, take), true);
         let mut signals = Vec::with_capacity(traces.len());
         let mut writes = Vec::with_capacity(traces.len());
+        let mut reads = Vec::with_capacity(traces.len());
         for (trace, block) in traces.into_iter().zip(&model.blocks) {
             writes.push(head_writes(trace.head_output.clone(), block.attn.proj.weight.val()));
+            reads.push(head_reads(trace.head_output.clone()));
             signals.push(head_signal(trace.attention, trace.head_output, signal, similarity));
         }
         let batch_sums = adjacent_sums(&signals);
@@ -64,6 +70,7 @@ pub(crate) fn calibrate(
         let (class_token, residual): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
         totals.class_token = add_rows(std::mem::take(&mut totals.class_token), class_token);
         totals.residual = add_rows(std::mem::take(&mut totals.residual), residual);
+        totals.reads = add_rows(std::mem::take(&mut totals.reads), reads);
         seen += take;
     }
     let sims =
@@ -75,6 +82,7 @@ pub(crate) fn calibrate(
         sims: sims.into_iter().map(mean).collect(),
         class_token: mean(totals.class_token),
         residual: mean(totals.residual),
+        reads: mean(totals.reads),
     })
 }
 
@@ -90,6 +98,14 @@ fn head_writes(head_output: Tensor<4>, proj: Tensor<2>) -> (Vec<f64>, Vec<f64>) 
     let host = |x: Tensor<1>| x.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32");
     let to_f64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
     (to_f64(host(class_token)), to_f64(host(residual)))
+}
+
+/// Per head, summed over the batch: the norm of its output o_h = A V averaged over tokens. `head_output` is
+/// [B, H, T, d_h].
+fn head_reads(head_output: Tensor<4>) -> Vec<f64> {
+    let [_, h, _, _] = head_output.dims();
+    let norms = head_output.square().sum_dim(3).sqrt().mean_dim(2).sum_dim(0).reshape([h]);
+    norms.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32").into_iter().map(f64::from).collect()
 }
 
 /// Row-wise sums; an empty `acc` takes `rows` as they are.
@@ -188,6 +204,8 @@ mod tests {
         let (class_token, residual) = head_writes(output, proj);
         assert_eq!(class_token, vec![10.0, 1.0]);
         assert_eq!(residual, vec![7.5, 2.0]);
+        // Head 0's output norms over its 2 tokens are 2 and 1, head 1's are 1 and 3: means 1.5 and 2.
+        assert_eq!(head_reads(tensor4(vec![2.0, 1.0, 1.0, 3.0], [1, 2, 2, 1])), vec![1.5, 2.0]);
         assert_eq!(add_rows(vec![], vec![vec![1.0]]), vec![vec![1.0]]);
         assert_eq!(add_rows(vec![vec![1.0, 2.0]], vec![vec![0.5, 0.5]]), vec![vec![1.5, 2.5]]);
     }

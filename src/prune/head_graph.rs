@@ -1,5 +1,6 @@
 //! The head graph of docs/design.md section 4 (rank, steps 3-4): heads as nodes, similarity-weighted edges between adjacent
-//! blocks, optionally a classifier node tied to the last block by each head's write into the class token, and head
+//! blocks, optionally a classifier node tied to the last block by each head's write into the class token, a patch
+//! embedding node feeding block 0 by what each of its heads reads (where edges run forward), and head
 //! scores as the stationary distribution of its random walk (PageRank, optionally personalised by a per-head signal).
 
 use super::rank_spec::Direction;
@@ -24,7 +25,8 @@ pub struct GraphEdge {
 #[derive(Clone, Debug)]
 pub(crate) struct HeadGraph {
     heads_per_block: Vec<usize>,
-    /// Nodes are (block, head); the classifier node, when there is one, is (L, 0) and comes last.
+    /// Nodes are (block, head); after the heads come the classifier node (L, 0) and the embedding node (L + 1, 0),
+    /// when there are.
     graph: DiGraph<(usize, usize), f64>,
     /// Teleport weight of every node (heads, then the classifier); uniform when `None`.
     teleport: Option<Vec<f64>>,
@@ -107,17 +109,41 @@ impl HeadGraph {
         Ok(())
     }
 
+    /// Add the patch embedding as node (L + 1, 0), joined to each head h of block 0 by `reads[h]` (what it reads from
+    /// the embedding): embedding -> head for `Forward`, both ways for `Both`; `Backward` adds nothing, since block 0
+    /// then receives from block 1. Without it, forward edges leave block 0 with no incoming edge and its heads tie.
+    /// Zero or NaN weights give no edge. Call after [`HeadGraph::add_classifier`], before [`HeadGraph::personalize`].
+    pub(crate) fn add_source(&mut self, reads: &[f64], direction: Direction) -> Result<()> {
+        let blocks = self.heads_per_block.len();
+        let first = self.heads_per_block.first().copied().unwrap_or(0);
+        if reads.len() != first || self.teleport.is_some() {
+            let message = format!("head graph: {} embedding weights for {first} block-0 heads", reads.len());
+            return Err(GohspError::Internal(message));
+        }
+        if direction == Direction::Backward {
+            return Ok(());
+        }
+        let source = self.graph.add_node((blocks + 1, 0));
+        for (h, &w) in reads.iter().enumerate().filter(|(_, w)| **w > 0.0) {
+            let head = NodeIndex::new(h);
+            self.graph.add_edge(source, head, w);
+            if direction == Direction::Both {
+                self.graph.add_edge(head, source, w);
+            }
+        }
+        Ok(())
+    }
+
     /// Teleport to each head in proportion to `weights` (L x H_l, non-negative); a classifier node gets the mean
-    /// head weight, as if it were one more head.
+    /// head weight, as if it were one more head, and so does an embedding node.
     pub(crate) fn personalize(&mut self, weights: &[Vec<f64>]) -> Result<()> {
         let mut flat: Vec<f64> =
             weights.iter().flatten().map(|w| if w.is_finite() { w.max(0.0) } else { 0.0 }).collect();
         if weights.iter().map(Vec::len).ne(self.heads_per_block.iter().copied()) {
             return Err(GohspError::Internal("head graph: teleport weights do not match the heads".into()));
         }
-        if self.graph.node_count() > flat.len() {
-            flat.push(flat.iter().sum::<f64>() / flat.len().max(1) as f64);
-        }
+        let mean = flat.iter().sum::<f64>() / flat.len().max(1) as f64;
+        flat.resize(self.graph.node_count().max(flat.len()), mean);
         self.teleport = Some(flat);
         Ok(())
     }
@@ -230,6 +256,30 @@ mod tests {
         let last: Vec<GraphEdge> = forward.edges().into_iter().filter(|e| e.to == (3, 0)).collect();
         assert_eq!(last, vec![GraphEdge { from: (2, 0), to: (3, 0), weight: 0.2 }], "zero weights give no edge");
         assert!(layered(Direction::Both).add_classifier(&[1.0], Direction::Both).is_err());
+    }
+
+    #[test]
+    fn an_embedding_source_orders_block_0_under_forward_edges() {
+        let tied = layered(Direction::Forward).scores(0.85, 1e-10, 1000).unwrap();
+        assert_eq!(tied[0][0], tied[0][1], "forward edges alone leave block 0 without incoming edges");
+        let mut graph = layered(Direction::Forward);
+        graph.add_source(&[0.3, 0.9], Direction::Forward).unwrap();
+        let scores = graph.scores(0.85, 1e-10, 1000).unwrap();
+        assert!(scores[0][1] > scores[0][0], "{scores:?}");
+        assert!(graph.edges().contains(&GraphEdge { from: (4, 0), to: (0, 1), weight: 0.9 }));
+        let mut both = layered(Direction::Both);
+        both.add_source(&[0.3, 0.9], Direction::Both).unwrap();
+        assert_eq!(both.edges().iter().filter(|e| e.from == (4, 0) || e.to == (4, 0)).count(), 4);
+        let mut backward = layered(Direction::Backward);
+        backward.add_source(&[0.3, 0.9], Direction::Backward).unwrap();
+        assert_eq!(backward.edges(), layered(Direction::Backward).edges(), "backward edges need no source");
+        assert!(layered(Direction::Forward).add_source(&[1.0], Direction::Forward).is_err());
+        let mut sink_and_source = layered(Direction::Forward);
+        sink_and_source.add_classifier(&[0.2, 0.7], Direction::Forward).unwrap();
+        sink_and_source.add_source(&[0.3, 0.9], Direction::Forward).unwrap();
+        sink_and_source.personalize(&[vec![1.0, 1.0], vec![1.0, 1.0], vec![1.0, 1.0]]).unwrap();
+        let sums: f64 = sink_and_source.scores(0.85, 1e-10, 1000).unwrap().iter().flatten().sum();
+        assert!(sums < 1.0 && sums > 0.5, "the two extra nodes hold the rest of the mass: {sums}");
     }
 
     #[test]

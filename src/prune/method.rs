@@ -11,8 +11,12 @@ pub enum Method {
     Gohsp,
     /// GOHSP with heads chosen by weight norm instead of the graph.
     GohspMagnitudeHeads,
-    /// GOHSP with seeded random heads instead of the graph, same ADMM (ablation: what the ranking buys).
+    /// GOHSP with seeded random heads inside each block: the graph's per-block head counts, the heads within a block
+    /// drawn at random, same ADMM (ablation: what the graph's choice within a block buys).
     GohspRandomHeads,
+    /// GOHSP with seeded random head scores ranked globally, so the per-block counts are random too, same ADMM (the
+    /// `gohsp-random-heads` of before the within-block draw).
+    GohspRandomHeadsGlobal,
     /// GOHSP's graph-ranked heads and ADMM's projection applied once to the dense weights, with no ADMM training;
     /// fine-tuning gets ADMM's epochs (ablation: what ADMM buys).
     GohspOneShot,

@@ -15,7 +15,8 @@ pub struct HeadRanking {
     pub scores: Vec<Vec<f64>>,
     /// Raw stationary distribution, L x H.
     pub raw_scores: Vec<Vec<f64>>,
-    /// The graph's edges (for plots and debugging); the classifier node, when there is one, is (L, 0).
+    /// The graph's edges (for plots and debugging); the classifier node, when there is one, is (L, 0), the patch
+    /// embedding node (L + 1, 0).
     pub edges: Vec<GraphEdge>,
 }
 
@@ -28,6 +29,7 @@ pub fn rank_heads(model: &Vit, loader: &Loader, spec: &RankSpec) -> Result<HeadR
         let last = calibration.class_token.last().map(Vec::as_slice).unwrap_or(&[]);
         graph.add_classifier(last, spec.direction)?;
     }
+    graph.add_source(calibration.reads.first().map(Vec::as_slice).unwrap_or(&[]), spec.direction)?;
     if spec.teleport == Teleport::Contribution {
         graph.personalize(&calibration.residual)?;
     }
@@ -40,7 +42,7 @@ pub fn rank_heads(model: &Vit, loader: &Loader, spec: &RankSpec) -> Result<HeadR
     };
     let tied = tied_blocks(&scores);
     if !tied.is_empty() {
-        tracing::warn!(blocks = ?tied, "heads of these blocks tie: the selection would pick among them by index");
+        tracing::warn!(blocks = ?tied, "heads of these blocks tie: a selection that must choose among them stops");
     }
     Ok(HeadRanking { scores, raw_scores, edges: graph.edges() })
 }

@@ -16,6 +16,7 @@ fn keep_all(scores: &[Vec<f64>]) -> Vec<Vec<bool>> {
 
 /// Remove the `remove` lowest scores across all blocks, never leaving a block with fewer than `min_keep_per_block`
 /// groups; ties break by (block, index), lower first. Removes as many as the minimums allow when `remove` is larger.
+/// The stages never let such a tie decide a head: [`deciding_ties`] finds them and `head_choice::check_ties` stops.
 pub fn keep_top_global(scores: &[Vec<f64>], remove: usize, min_keep_per_block: usize) -> Vec<Vec<bool>> {
     let mut order: Vec<(usize, usize)> =
         scores.iter().enumerate().flat_map(|(block, s)| (0..s.len()).map(move |index| (block, index))).collect();
@@ -61,11 +62,64 @@ pub fn spread_evenly(capacity: &[usize], remove: usize) -> Vec<usize> {
 /// The `uniform` baseline: spread `remove` removals as evenly as possible over the blocks, and inside each block
 /// remove its lowest scores (ties by index), never leaving fewer than `min_keep_per_block`.
 pub fn keep_top_per_block(scores: &[Vec<f64>], remove: usize, min_keep_per_block: usize) -> Vec<Vec<bool>> {
-    let quota = spread_evenly(&removable(scores, min_keep_per_block), remove);
+    keep_top_with_quotas(scores, &spread_evenly(&removable(scores, min_keep_per_block), remove))
+}
+
+/// Remove the `quotas[l]` lowest scores of every block l (ties by index; at most the block's size).
+pub fn keep_top_with_quotas(scores: &[Vec<f64>], quotas: &[usize]) -> Vec<Vec<bool>> {
     let one_block = |(block_scores, &count): (&Vec<f64>, &usize)| {
         keep_top_global(std::slice::from_ref(block_scores), count, 0).remove(0)
     };
-    scores.iter().zip(quota.iter()).map(one_block).collect()
+    scores.iter().zip(quotas.iter()).map(one_block).collect()
+}
+
+/// The groups whose exact ties decide what `mask` removes: every (removed, kept) pair of equal score where the kept
+/// one could have gone instead (same block, or its block keeps more than `min_keep_per_block`; with `within_blocks`,
+/// same block only). Each group is (block, index); one `Vec` per tied score, lowest score first, empty when no tie
+/// decides anything.
+pub fn deciding_ties(
+    scores: &[Vec<f64>],
+    mask: &[Vec<bool>],
+    min_keep_per_block: usize,
+    within_blocks: bool,
+) -> Vec<Vec<(usize, usize)>> {
+    let kept = kept_per_block(mask);
+    let groups = || scores.iter().enumerate().flat_map(|(l, s)| s.iter().enumerate().map(move |(i, &v)| (l, i, v)));
+    let swappable = |removed: (usize, usize), other: (usize, usize)| {
+        mask[other.0][other.1]
+            && if within_blocks {
+                other.0 == removed.0
+            } else {
+                other.0 == removed.0 || kept[other.0] > min_keep_per_block
+            }
+    };
+    let mut ties: Vec<(f64, Vec<(usize, usize)>)> = Vec::new();
+    for (l, i, v) in groups().filter(|&(l, i, _)| !mask[l][i]) {
+        let partners: Vec<(usize, usize)> =
+            groups().filter(|&(m, j, w)| w == v && swappable((l, i), (m, j))).map(|(m, j, _)| (m, j)).collect();
+        if partners.is_empty() {
+            continue;
+        }
+        let tie = match ties.iter_mut().find(|(score, _)| *score == v) {
+            Some((_, tie)) => tie,
+            None => {
+                ties.push((v, Vec::new()));
+                &mut ties.last_mut().expect("just pushed").1
+            }
+        };
+        for group in std::iter::once((l, i)).chain(partners) {
+            if !tie.contains(&group) {
+                tie.push(group);
+            }
+        }
+    }
+    ties.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ties.into_iter()
+        .map(|(_, mut tie)| {
+            tie.sort();
+            tie
+        })
+        .collect()
 }
 
 /// Seeded uniform scores in [0, 1) for the `random` baseline: `counts[l]` of them for block l.
@@ -113,6 +167,29 @@ mod tests {
         let mask = keep_top_per_block(&scores, 3, 1);
         assert_eq!(kept_per_block(&mask), vec![2, 2, 2]);
         assert_eq!(mask[2], vec![true, false, true]);
+    }
+
+    #[test]
+    fn only_ties_that_split_between_removed_and_removable_kept_groups_decide() {
+        // Block 0 loses one of its two 0.2 heads: that tie decides. Block 1's 0.5 pair is kept whole: no decision.
+        let scores = vec![vec![0.2, 0.2, 0.9], vec![0.5, 0.5, 0.1]];
+        let mask = keep_top_global(&scores, 2, 1);
+        assert_eq!(mask, vec![vec![false, true, true], vec![true, true, false]]);
+        assert_eq!(deciding_ties(&scores, &mask, 1, false), vec![vec![(0, 0), (0, 1)]]);
+        // Across blocks: a kept head of equal score elsewhere could have gone instead, unless its block is at the minimum.
+        let across = vec![vec![0.3, 0.8], vec![0.3]];
+        let mask = keep_top_global(&across, 1, 0);
+        assert_eq!(deciding_ties(&across, &mask, 0, false), vec![vec![(0, 0), (1, 0)]]);
+        assert!(deciding_ties(&across, &mask, 1, false).is_empty(), "block 1 cannot lose its only head");
+        assert!(deciding_ties(&across, &mask, 0, true).is_empty(), "per block, other blocks never compete");
+        let distinct = vec![vec![0.1, 0.2], vec![0.3, 0.4]];
+        assert!(deciding_ties(&distinct, &keep_top_global(&distinct, 2, 0), 0, false).is_empty());
+    }
+
+    #[test]
+    fn quotas_remove_each_blocks_lowest() {
+        let scores = vec![vec![0.5, 0.1, 0.9], vec![0.0, 0.3]];
+        assert_eq!(keep_top_with_quotas(&scores, &[2, 0]), vec![vec![false, false, true], vec![true, true]]);
     }
 
     #[test]

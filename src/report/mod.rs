@@ -8,4 +8,6 @@ pub(crate) mod plot_curves;
 pub(crate) mod plot_heatmap;
 pub(crate) mod plot_structure;
 pub(crate) mod plot_style;
+pub(crate) mod rank_correlation;
+pub(crate) mod rank_quality;
 pub(crate) mod table;

@@ -10,9 +10,21 @@ use crate::report::plot_style::write_figure;
 use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color};
 use crate::report::plot_style::{draw_axes, draw_legend, line_key};
 
-/// The loss-curve plot's data: (label, (epoch, loss) points sorted by epoch).
+/// A line plot's data: (label, (x, y) points sorted by x), its title and axis names.
 struct CurvesFigure {
     curves: Vec<(String, Vec<(f64, f64)>)>,
+    labels: LineLabels,
+}
+
+/// The title and axis names of a line plot.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineLabels {
+    /// Caption.
+    pub title: &'static str,
+    /// x axis.
+    pub x: &'static str,
+    /// y axis.
+    pub y: &'static str,
 }
 
 /// Plot loss curves, one line per `(label, points)` with points `(epoch, loss)`, into `<out_stem>.{svg,png}`.
@@ -20,6 +32,16 @@ struct CurvesFigure {
 /// Non-finite points (a diverged step) are left out of the line.
 pub(crate) fn plot_curves(
     curves: &[(String, Vec<(f64, f64)>)],
+    out_stem: &Path,
+    formats: &[String],
+) -> Result<Vec<PathBuf>> {
+    plot_lines(curves, LineLabels { title: "Loss curves", x: "epoch", y: "loss" }, out_stem, formats)
+}
+
+/// Plot one line per `(label, points)` under `labels` into `<out_stem>.{svg,png}`; non-finite points are left out.
+pub(crate) fn plot_lines(
+    curves: &[(String, Vec<(f64, f64)>)],
+    labels: LineLabels,
     out_stem: &Path,
     formats: &[String],
 ) -> Result<Vec<PathBuf>> {
@@ -34,11 +56,11 @@ pub(crate) fn plot_curves(
         .collect();
     if curves.iter().all(|(_, points)| points.is_empty()) {
         return Err(GohspError::usage(
-            "the loss-curve plot got no finite points",
+            format!("the plot `{}` got no finite points", labels.title),
             "plot the curves of a run that trained at least one epoch",
         ));
     }
-    write_figure(&CurvesFigure { curves }, out_stem, formats)
+    write_figure(&CurvesFigure { curves, labels }, out_stem, formats)
 }
 
 impl Figure for CurvesFigure {
@@ -47,12 +69,12 @@ impl Figure for CurvesFigure {
         let (x_min, x_max) = extent(points().map(|p| p.0)).unwrap_or((0.0, 1.0));
         let (y_min, y_max) = extent(points().map(|p| p.1)).unwrap_or((0.0, 1.0));
         let mut chart = ChartBuilder::on(area)
-            .caption("Loss curves", (FONT, TITLE_SIZE))
+            .caption(self.labels.title, (FONT, TITLE_SIZE))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(64)
             .build_cartesian_2d(padded(x_min, x_max), padded(y_min, y_max))?;
-        draw_axes(&mut chart.configure_mesh(), "epoch", "loss")?;
+        draw_axes(&mut chart.configure_mesh(), self.labels.x, self.labels.y)?;
         for (i, (label, points)) in self.curves.iter().enumerate() {
             let style = series_color(i).stroke_width(2);
             chart

@@ -92,7 +92,8 @@ impl Default for AdmmSpec {
             rho: 1e-2,
             rho_growth: 3.0,
             rho_max: 1.0,
-            lr: 5e-4,
+            lr: None,
+            distill: None,
             batch: 128,
             min_neurons: 1,
             head_dims: 0.0,
@@ -134,6 +135,7 @@ impl Default for ReportSpec {
         Self {
             formats: ["md", "csv", "tex"].map(String::from).to_vec(),
             plots: ["svg", "png"].map(String::from).to_vec(),
+            rank_quality: false,
         }
     }
 }

@@ -39,6 +39,8 @@ fn spec_with_every_option() -> Spec {
     spec.pretrain.grad_clip = Some(1.0);
     spec.finetune.recipe.grad_clip = Some(1.0);
     spec.finetune.distill = Some(Default::default());
+    spec.admm.lr = Some(5e-4);
+    spec.admm.distill = Some(Default::default());
     spec.executor.slurm = super::executor::SlurmSpec::with_every_option();
     spec
 }

@@ -17,6 +17,8 @@ pub(crate) struct ResolvedValue {
     pub value: String,
     /// The layer that supplied it.
     pub source: Source,
+    /// What the value means where another key's value applies in its place (`admm.lr` absent: `finetune.lr`).
+    pub note: Option<String>,
 }
 
 /// Every leaf key of the spec at `path` with the `--set` overrides `sets` and the process's `GOHSP_*` variables,
@@ -34,6 +36,9 @@ pub(crate) fn describe_with_env(path: &Path, sets: &[String], env: &[(String, St
         value.source = merged.origins.get(&value.key).cloned().unwrap_or(Source::Default);
     }
     values.sort_by(|a, b| a.key.cmp(&b.key));
+    for value in &mut values {
+        value.note = w_step_note(&value.key, &value.value, &merged.tree);
+    }
     Ok(values)
 }
 
@@ -46,15 +51,44 @@ fn collect_leaves(tree: &Value, prefix: &str, out: &mut Vec<ResolvedValue>) {
                 collect_leaves(value, &path, out);
             }
         }
-        leaf => out.push(ResolvedValue { key: prefix.to_string(), value: yaml_text(leaf), source: Source::Default }),
+        leaf => out.push(ResolvedValue {
+            key: prefix.to_string(),
+            value: yaml_text(leaf),
+            source: Source::Default,
+            note: None,
+        }),
     }
 }
 
-/// The values as aligned lines: `finetune.lr = 0.0005   # experiments/q.yaml`.
+/// Which value the ADMM W-step uses for `key` (`admm.lr`, `admm.distill` and their grid axes): its own when set,
+/// fine-tuning's when absent; `None` for every other key.
+fn w_step_note(key: &str, value: &str, tree: &Value) -> Option<String> {
+    let plain = key.strip_prefix("grid.").unwrap_or(key);
+    let (own, inherited) = match plain {
+        "admm.lr" => ("admm.lr", "finetune.lr"),
+        k if k == "admm.distill" || k.starts_with("admm.distill.") => ("admm.distill", "finetune.distill"),
+        _ => return None,
+    };
+    if value != "null" {
+        return Some(format!("the W-step uses {own}, in place of {inherited}"));
+    }
+    let shown = match tree["grid"].get(inherited) {
+        Some(axis) => yaml_text(axis),
+        None => yaml_text(inherited.split('.').fold(tree, |node, part| &node[part])),
+    };
+    Some(format!("the W-step uses {inherited} = {shown}"))
+}
+
+/// The values as aligned lines: `finetune.lr = 0.0005   # experiments/q.yaml`, with a note after the source where
+/// another key's value applies (`admm.lr = null   # default; the W-step uses finetune.lr = 0.0005`).
 pub(crate) fn render(values: &[ResolvedValue]) -> String {
     let key_width = values.iter().map(|v| v.key.chars().count()).max().unwrap_or(0);
     let value_width = values.iter().map(|v| v.value.chars().count()).max().unwrap_or(0);
-    values.iter().map(|v| format!("{:<key_width$} = {:<value_width$}   # {}\n", v.key, v.value, v.source)).collect()
+    let line = |v: &ResolvedValue| {
+        let note = v.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
+        format!("{:<key_width$} = {:<value_width$}   # {}{note}\n", v.key, v.value, v.source)
+    };
+    values.iter().map(line).collect()
 }
 
 #[cfg(test)]
@@ -86,18 +120,44 @@ mod tests {
     }
 
     #[test]
+    fn the_w_steps_lr_and_distillation_say_which_section_applied() {
+        let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+        file.write_all(b"finetune: { lr: 2.0e-3 }\n").unwrap();
+        let values = describe_with_env(file.path(), &[], &[]).unwrap();
+        let lr = find(&values, "admm.lr");
+        assert_eq!(lr.note.as_deref(), Some("the W-step uses finetune.lr = 0.002"));
+        let distill = find(&values, "admm.distill");
+        assert_eq!(distill.note.as_deref(), Some("the W-step uses finetune.distill = {alpha: 0.5, temperature: 4.0}"));
+        assert!(render(std::slice::from_ref(lr)).ends_with("# default; the W-step uses finetune.lr = 0.002\n"));
+        let sets = ["admm.lr=1.0e-4".to_string(), "admm.distill.alpha=0".to_string()];
+        let values = describe_with_env(file.path(), &sets, &[]).unwrap();
+        assert_eq!(find(&values, "admm.lr").note.as_deref(), Some("the W-step uses admm.lr, in place of finetune.lr"));
+        let alpha = find(&values, "admm.distill.alpha");
+        assert_eq!(alpha.note.as_deref(), Some("the W-step uses admm.distill, in place of finetune.distill"));
+        assert_eq!(find(&values, "finetune.lr").note, None);
+        let grid = describe_with_env(file.path(), &["finetune.lr=[1.0e-3, 2.0e-3]".to_string()], &[]).unwrap();
+        assert_eq!(find(&grid, "admm.lr").note.as_deref(), Some("the W-step uses finetune.lr = [0.001, 0.002]"));
+        let mut gridded = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+        gridded.write_all(b"grid: { finetune.lr: [1.0e-3] }\n").unwrap();
+        let values = describe_with_env(gridded.path(), &[], &[]).unwrap();
+        assert_eq!(find(&values, "admm.lr").note.as_deref(), Some("the W-step uses finetune.lr = [0.001]"));
+    }
+
+    #[test]
     fn render_aligns_keys_values_and_sources() {
         let values = [
             ResolvedValue {
                 key: "finetune.lr".into(),
                 value: "0.0005".into(),
                 source: Source::File("experiments/q.yaml".into()),
+                note: None,
             },
-            ResolvedValue { key: "seed".into(), value: "0".into(), source: Source::Default },
+            ResolvedValue { key: "seed".into(), value: "0".into(), source: Source::Default, note: None },
             ResolvedValue {
                 key: "admm.rounds".into(),
                 value: "2".into(),
                 source: Source::Env("GOHSP_ADMM__ROUNDS".into()),
+                note: None,
             },
         ];
         let text = render(&values);

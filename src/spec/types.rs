@@ -147,8 +147,13 @@ pub struct AdmmSpec {
     pub rho_growth: f64,
     /// Upper bound of rho.
     pub rho_max: f64,
-    /// Learning rate of the W-step.
-    pub lr: f64,
+    /// Peak learning rate of the W-step; absent (the default) = `finetune.lr`. The W-step always follows the fine-tune
+    /// recipe's schedule (warm-up share, cosine decay to `finetune.min_lr`, weight decay, clip, label smoothing) over
+    /// all rounds' epochs, so that ADMM spends its epochs on the recipe the baselines spend the same epochs on.
+    pub lr: Option<f64>,
+    /// Distillation of the W-step from the dense model; absent (the default) = `finetune.distill`. `{ alpha: 0 }`
+    /// trains the W-step on plain cross-entropy.
+    pub distill: Option<DistillSpec>,
     /// Batch size of the W-step.
     pub batch: usize,
     /// MLP neurons kept at least in every block.
@@ -220,4 +225,7 @@ pub struct ReportSpec {
     pub formats: Vec<String>,
     /// Plot formats: `svg`, `png`.
     pub plots: Vec<String>,
+    /// Judge every head criterion (the spec's graph variants, weight norm, Taylor, random) against the oracle of
+    /// masking one head at a time in each dense model, on the held-out split: a rank-quality table, plot and CSVs.
+    pub rank_quality: bool,
 }

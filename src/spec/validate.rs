@@ -5,7 +5,8 @@ use super::checks::Checks;
 use super::interval::Interval;
 use super::origin::KeyProblem;
 use super::types::{
-    AdmmSpec, DatasetSpec, EvaluateSpec, FinetuneSpec, HeadShare, ModelSpec, RankSpec, ReportSpec, Spec, TrainSpec,
+    AdmmSpec, DatasetSpec, Direction, EvaluateSpec, FinetuneSpec, HeadShare, Method, ModelSpec, RankSpec, ReportSpec,
+    Sink, Spec, Teleport, TrainSpec,
 };
 
 use crate::data::open::DATASETS;
@@ -32,6 +33,7 @@ pub(crate) fn problems(spec: &Spec) -> Vec<KeyProblem> {
     check_model(&mut checks, &spec.model);
     check_train(&mut checks, "pretrain", &spec.pretrain);
     check_rank(&mut checks, &spec.rank);
+    check_graph_reaches_every_head(&mut checks, spec);
     check_admm(&mut checks, &spec.admm);
     check_finetune(&mut checks, &spec.finetune);
     check_evaluate(&mut checks, &spec.evaluate);
@@ -157,6 +159,26 @@ fn check_rank(checks: &mut Checks, rank: &RankSpec) {
     }
 }
 
+/// A graph-ranked method needs a graph that gives every head data-dependent incoming mass: with backward edges, no
+/// classifier node and a uniform teleport, the last block's heads have no incoming edge and tie by construction.
+fn check_graph_reaches_every_head(checks: &mut Checks, spec: &Spec) {
+    let graph_ranked = matches!(spec.method, Method::Gohsp | Method::GohspOneShot | Method::GohspRandomHeads);
+    let rank = &spec.rank;
+    if graph_ranked
+        && rank.direction == Direction::Backward
+        && rank.sink == Sink::None
+        && rank.teleport == Teleport::Uniform
+    {
+        checks.fail(
+            "rank.sink",
+            "`none` with rank.direction: backward and rank.teleport: uniform gives the last block's heads no incoming \
+             edge: their scores tie by construction and the budget would pick among them by index"
+                .into(),
+            "set rank.sink: classifier (the default), rank.teleport: contribution, or rank.direction: forward or both",
+        );
+    }
+}
+
 /// The ADMM schedule and penalty.
 fn check_admm(checks: &mut Checks, admm: &AdmmSpec) {
     if admm.rounds > 0 {
@@ -165,7 +187,18 @@ fn check_admm(checks: &mut Checks, admm: &AdmmSpec) {
     checks.within("admm.rho", admm.rho, Interval::POSITIVE, "e.g. 1.0e-2");
     checks.within("admm.rho_growth", admm.rho_growth, Interval::POSITIVE, "e.g. 3.0");
     checks.within("admm.rho_max", admm.rho_max, Interval::POSITIVE, "e.g. 1.0");
-    checks.within("admm.lr", admm.lr, Interval::POSITIVE, "e.g. 5.0e-4");
+    if let Some(lr) = admm.lr {
+        checks.within("admm.lr", lr, Interval::POSITIVE, "e.g. 5.0e-4, or leave it out to use finetune.lr");
+    }
+    if let Some(distill) = &admm.distill {
+        checks.within(
+            "admm.distill.alpha",
+            distill.alpha,
+            Interval::FRACTION,
+            "0 trains the W-step on plain cross-entropy",
+        );
+        checks.within("admm.distill.temperature", distill.temperature, Interval::POSITIVE, "e.g. 4.0");
+    }
     checks.at_least("admm.batch", admm.batch, 1, "e.g. 128");
     checks.within("admm.head_dims", admm.head_dims, Interval::FRACTION, "0 prunes whole heads only; e.g. 0.5");
     checks.at_least("admm.min_head_dims", admm.min_head_dims, 1, "every kept head keeps at least one q/k pair");

@@ -144,3 +144,28 @@ fn the_holdout_fraction_is_checked() {
     spec.dataset.holdout = 0.1;
     assert!(keys(&spec).is_empty());
 }
+
+#[test]
+fn a_graph_that_leaves_the_last_block_without_incoming_edges_is_refused_for_graph_methods() {
+    use crate::spec::types::{Direction, Method, Sink, Teleport};
+    let mut spec = named();
+    spec.rank.sink = Sink::None;
+    assert_eq!(keys(&spec), ["rank.sink"], "backward edges, no classifier, uniform teleport: the last block ties");
+    assert!(problems(&spec)[0].hint.contains("rank.teleport: contribution"));
+    spec.method = Method::Magnitude;
+    assert!(keys(&spec).is_empty(), "the baselines never read the graph");
+    spec.method = Method::GohspOneShot;
+    spec.rank.teleport = Teleport::Contribution;
+    assert!(keys(&spec).is_empty());
+    spec.rank.teleport = Teleport::Uniform;
+    spec.rank.direction = Direction::Both;
+    assert!(keys(&spec).is_empty());
+}
+
+#[test]
+fn the_w_steps_own_lr_and_distillation_are_checked_when_set() {
+    let mut spec = named();
+    spec.admm.lr = Some(0.0);
+    spec.admm.distill = Some(DistillSpec { alpha: 1.5, temperature: 4.0 });
+    assert_eq!(keys(&spec), ["admm.lr", "admm.distill.alpha"]);
+}

@@ -1,7 +1,7 @@
 //! A grid point's chain after the dense model: rank and ADMM (GOHSP methods; rank alone for gohsp-one-shot), prune,
 //! fine-tune, evaluate.
 
-use super::admm::AdmmStage;
+use super::admm::{AdmmStage, HeadPick};
 use super::dense::DenseNodes;
 use super::evaluate::EvaluateStage;
 use super::finetune::FinetuneStage;
@@ -17,6 +17,7 @@ use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
 use crate::prune::baselines::Minimums;
 use crate::prune::budget::{Budget, BudgetRequest, solve_budget};
+use crate::prune::head_choice::HeadChoice;
 use crate::spec::load::GridPoint;
 use crate::spec::types::{Method, Spec};
 use std::path::Path;
@@ -30,6 +31,8 @@ pub(crate) struct Chain {
     pub model: NodeId,
     /// Nodes whose artifacts feed the plots.
     pub plot_nodes: Vec<NodeId>,
+    /// The point's rank node and what it scores by, for methods that rank heads.
+    pub rank: Option<(NodeId, RankMode)>,
 }
 
 /// Add a point's chain after its dense branch.
@@ -45,12 +48,15 @@ pub(crate) fn add_chain(
     let budget = solve(&dense.shape, spec, file, &point.name)?;
     let label = |kind: &str| format!("{kind}[{}]", point.name);
     let mut plot_nodes = vec![dense.model];
+    let mut rank_node = None;
     let prune_inputs = if ranks_heads(spec.method) {
         let mode = match spec.method {
             Method::GohspMagnitudeHeads => RankMode::Magnitude,
-            Method::GohspRandomHeads => RankMode::Random,
+            Method::GohspRandomHeadsGlobal => RankMode::Random,
             _ => RankMode::Graph,
         };
+        let choice =
+            if spec.method == Method::GohspRandomHeads { HeadChoice::RandomWithinBlocks } else { HeadChoice::Ranked };
         let rank_label = format!("rank[{}]", axes_of(point, RANK_AXES));
         let rank = plan.add(
             Arc::new(RankStage {
@@ -61,6 +67,7 @@ pub(crate) fn add_chain(
             &[dense.model],
             &fp,
         );
+        rank_node = Some((rank, mode));
         if uses_admm(spec.method) {
             let admm_stage = AdmmStage {
                 meta: StageMeta::new(StageKind::Admm, label("admm"), spec.seed, rt),
@@ -68,6 +75,7 @@ pub(crate) fn add_chain(
                 finetune: spec.finetune.clone(),
                 rank: spec.rank.clone(),
                 budget,
+                pick: HeadPick { mode, choice, seed: spec.seed },
             };
             let admm = plan.add(Arc::new(admm_stage), &[dense.model, rank], &fp);
             plot_nodes.extend([rank, admm]);
@@ -104,7 +112,7 @@ pub(crate) fn add_chain(
     };
     let eval = plan.add(Arc::new(evaluate), &[finetune, dense.model], &fp);
     plot_nodes.extend([prune, finetune]);
-    Ok(Chain { eval, model: finetune, plot_nodes })
+    Ok(Chain { eval, model: finetune, plot_nodes, rank: rank_node })
 }
 
 /// Solve the point's budget before anything runs; an unreachable sparsity is a spec error naming the largest reachable one.

@@ -3,12 +3,14 @@
 use super::chain::add_chain;
 use super::dense::{Runtimes, add_dense};
 use super::export::ExportStage;
+use super::judged::JudgedRankings;
 use super::names::{
     DENSE_AXES, axes_of, differing_axes, method_name, point_name_without, variant_name, variant_name_without,
 };
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
 use super::runtime::Runtime;
+use super::warnings::admm_round_warnings;
 use crate::error::Result;
 use crate::export::format::ExportFormat;
 use crate::export::normalization::Normalization;
@@ -32,11 +34,15 @@ pub(crate) struct BuiltPlan {
 
 /// Build the plan of every grid point of `loaded`, ending in one report node.
 pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result<BuiltPlan> {
+    for warning in admm_round_warnings(&loaded.points) {
+        tracing::warn!("{}: {warning}", loaded.file.display());
+    }
     let mut plan = Plan::new();
     let mut inputs: Vec<NodeId> = Vec::new();
     let mut entries: Vec<ReportEntry> = Vec::new();
     let mut rows = RowNames::default();
     let mut exports = Exports::default();
+    let mut judged = JudgedRankings::default();
     for point in &loaded.points {
         let rt = runtimes.get(&point.spec)?;
         let dense = add_dense(&mut plan, point, &rt, &loaded.file)?;
@@ -57,6 +63,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
         }
         let chain = add_chain(&mut plan, point, &rt, &dense, &loaded.file)?;
         exports.add(&mut plan, point, &rt, (chain.model, StageKind::Finetune), &point.name, export_stem(point, false));
+        judged.add(point, dense.model, chain.rank);
         let eval_input = input_index(&mut inputs, chain.eval);
         if let Some(i) = entries.iter().position(|e| e.eval_input == eval_input) {
             rows.merge(&mut entries[i], point);
@@ -75,12 +82,19 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
     }
     let first = &loaded.points[0].spec;
     let rt = runtimes.get(first)?;
+    let mut rank_quality = Vec::new();
+    if first.report.rank_quality {
+        for node in judged.add_stages(&mut plan, runtimes)? {
+            rank_quality.push(input_index(&mut inputs, node));
+        }
+    }
     let report = ReportStage {
         experiment: loaded.name.clone(),
         model: first.model.preset.clone(),
         dataset: first.dataset.name.clone(),
         entries,
         spec: first.report.clone(),
+        rank_quality,
     };
     let report = plan.add(Arc::new(report), &inputs, &rt.fingerprint());
     Ok(BuiltPlan { plan, report: Some(report), exports: exports.nodes })

@@ -1,9 +1,9 @@
 //! The prune stage: choose the structure (ADMM's support, or a baseline's scores) and slice the model physically.
 
-use super::admm::{MASK_FILE, ranked_constraint};
+use super::admm::{HeadPick, MASK_FILE, ranked_constraint};
 use super::artifacts::{read_json, read_model, write_json, write_model};
 use super::meta::StageMeta;
-use super::rank::RANKING_FILE;
+use super::rank::{RANKING_FILE, RankMode};
 use crate::error::Result;
 use crate::eval::accuracy;
 use crate::model::build::{build_vit, vit_tensors};
@@ -15,6 +15,7 @@ use crate::prune::admm_state::project;
 use crate::prune::baselines::{GroupScores, Minimums, baseline_mask, weight_scores};
 use crate::prune::budget::Budget;
 use crate::prune::hard::slice_tensors;
+use crate::prune::head_choice::{HeadChoice, check_ties};
 use crate::prune::mask::StructureMask;
 use crate::prune::rank::HeadRanking;
 use crate::prune::taylor::taylor_scores;
@@ -45,7 +46,10 @@ pub(crate) struct PruneRecord {
 
 /// Whether a method trains with ADMM before slicing.
 pub(crate) fn uses_admm(method: Method) -> bool {
-    matches!(method, Method::Gohsp | Method::GohspMagnitudeHeads | Method::GohspRandomHeads)
+    matches!(
+        method,
+        Method::Gohsp | Method::GohspMagnitudeHeads | Method::GohspRandomHeads | Method::GohspRandomHeadsGlobal
+    )
 }
 
 /// Whether a method chooses its heads by a rank stage's scores (and so prunes the structure ADMM's projection picks).
@@ -97,17 +101,16 @@ impl Stage for PruneStage {
         } else if self.method == Method::GohspOneShot {
             let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
             let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
-            let constraint = ranked_constraint(&ranking, &self.budget, self.min, self.min_head_dims);
+            let pick = HeadPick { mode: RankMode::Graph, choice: HeadChoice::Ranked, seed: self.meta.seed };
+            let constraint = ranked_constraint(&ranking, &self.budget, self.min, self.min_head_dims, pick)?;
             let (_, mask) = project(&model.shape(), &vit_tensors(&model), &constraint);
             (model, mask)
         } else {
             let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
-            let mask = baseline_mask(
-                self.method,
-                &self.scores(&model, ctx.input(StageKind::Pretrain)?)?,
-                &self.budget,
-                self.min,
-            );
+            let scores = self.scores(&model, ctx.input(StageKind::Pretrain)?)?;
+            let mask = baseline_mask(self.method, &scores, &self.budget, self.min);
+            let within_blocks = self.method == Method::Uniform;
+            check_ties(&scores.heads, &mask.heads, self.min.heads, within_blocks, baseline_tie_words(self.method))?;
             (model, mask)
         };
         let shape = model.shape();
@@ -126,6 +129,17 @@ impl Stage for PruneStage {
         write_json(&ctx.out_dir, PRUNE_FILE, &record)?;
         write_json(&ctx.out_dir, MASK_FILE, &mask)?;
         write_model(&ctx.out_dir, &pruned, Some(&manifest))
+    }
+}
+
+/// The baseline's head criterion in tie errors, and how to separate tied heads.
+fn baseline_tie_words(method: Method) -> (&'static str, &'static str) {
+    match method {
+        Method::Taylor => {
+            ("Taylor", "heads with equal |g * w| sums (e.g. none reached by the loss) tie: raise rank.calib_samples")
+        }
+        Method::Random => ("random", "draw again with another seed"),
+        _ => ("weight-norm", "heads with identical weights (copies, or all zero) cannot be ranked by norm"),
     }
 }
 

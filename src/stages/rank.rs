@@ -9,7 +9,7 @@ use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::norms::head_norms;
 use crate::prune::rank::{HeadRanking, rank_heads};
 use crate::prune::select::random_scores;
-use crate::spec::types::{RankSpec, Sink, Teleport};
+use crate::spec::types::{Direction, RankSpec, Sink, Teleport};
 use serde_json::json;
 
 /// The file a rank stage writes.
@@ -25,6 +25,25 @@ pub(crate) enum RankMode {
     Magnitude,
     /// Seeded uniform noise (gohsp-random-heads).
     Random,
+}
+
+impl RankMode {
+    /// The criterion's name in tie errors and its hint on how to separate tied heads.
+    pub(crate) fn tie_words(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Graph => (
+                "graph",
+                "give the graph data to separate these heads: set rank.teleport: contribution, rank.sink: classifier, \
+                 or another rank.direction; or pick a sparsity whose budget does not split the tied heads",
+            ),
+            Self::Magnitude => (
+                "weight-norm",
+                "heads with identical weights (copies, or all zero) cannot be ranked by norm: \
+                 use weights whose heads differ, or another method",
+            ),
+            Self::Random => ("random", "draw again with another seed"),
+        }
+    }
 }
 
 /// Scores the dense model's heads.
@@ -76,10 +95,14 @@ impl Stage for RankStage {
 }
 
 /// The rank settings as they enter the cache key: `sink: none` and `teleport: uniform` (the graph before these
-/// options existed) are left out, so such runs keep their old keys; any other value is part of the key.
+/// options existed) are left out, so such runs keep their old keys; any other value is part of the key. Graphs whose
+/// edges run forward have an embedding source node since revision 2, which their key names.
 fn rank_key(spec: &RankSpec) -> serde_json::Value {
     let mut value = serde_json::to_value(spec).expect("the rank spec serializes");
     if let Some(object) = value.as_object_mut() {
+        if spec.direction != Direction::Backward {
+            object.insert("source".into(), json!("embedding"));
+        }
         if spec.sink == Sink::None {
             object.remove("sink");
         }
@@ -113,5 +136,8 @@ mod tests {
         assert_eq!(keys, before);
         let new = rank_key(&RankSpec { sink: Sink::Classifier, teleport: Teleport::Contribution, ..legacy });
         assert_eq!((new["sink"].as_str(), new["teleport"].as_str()), (Some("classifier"), Some("contribution")));
+        assert!(new.get("source").is_none(), "backward graphs have no source node and keep their keys");
+        let forward = rank_key(&RankSpec { direction: Direction::Forward, ..legacy });
+        assert_eq!(forward["source"].as_str(), Some("embedding"));
     }
 }

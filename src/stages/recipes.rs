@@ -1,6 +1,6 @@
 //! Translating spec sections into training recipes (and the equal-budget rule for baselines' fine-tuning).
 
-use crate::spec::types::{AdmmSpec, FinetuneSpec, TrainSpec};
+use crate::spec::types::{AdmmSpec, DistillSpec, FinetuneSpec, TrainSpec};
 use crate::train::trainer::TrainConfig;
 
 /// The trainer's settings for `recipe` (pre-training's or fine-tuning's) run for `epochs` epochs.
@@ -21,17 +21,18 @@ pub(crate) fn finetune_epochs(finetune: &FinetuneSpec, admm: &AdmmSpec, uses_adm
     if uses_admm { epochs } else { epochs + admm.rounds * admm.epochs_per_round }
 }
 
-/// The recipe of ADMM's W-step: no warm-up, then one cosine decay from `admm.lr` to a tenth of it over all rounds'
-/// epochs (the schedule of [`crate::train::schedule::Schedule`]), with fine-tuning's weight decay and clip.
+/// The recipe of ADMM's W-step: fine-tuning's (warm-up share, cosine decay to `finetune.min_lr`, weight decay and
+/// clip) stretched over all rounds' epochs, peaking at `admm.lr` when a spec sets it and at `finetune.lr` otherwise
+/// (an `admm.lr` below `finetune.min_lr` decays to itself, never up).
 pub(crate) fn admm_config(admm: &AdmmSpec, finetune: &FinetuneSpec) -> TrainConfig {
-    TrainConfig {
-        epochs: admm.rounds * admm.epochs_per_round,
-        lr: admm.lr,
-        min_lr: admm.lr * 0.1,
-        warmup_frac: 0.0,
-        weight_decay: finetune.recipe.weight_decay,
-        grad_clip: finetune.recipe.grad_clip,
-    }
+    let recipe = &finetune.recipe;
+    let lr = admm.lr.unwrap_or(recipe.lr);
+    TrainConfig { lr, min_lr: recipe.min_lr.min(lr), ..train_config(recipe, admm.rounds * admm.epochs_per_round) }
+}
+
+/// The W-step's distillation: `admm.distill` when a spec sets it (alpha 0 = plain cross-entropy), else fine-tuning's.
+pub(crate) fn admm_distill(admm: &AdmmSpec, finetune: &FinetuneSpec) -> Option<DistillSpec> {
+    admm.distill.clone().or_else(|| finetune.distill.clone()).filter(|d| d.alpha > 0.0)
 }
 
 #[cfg(test)]
@@ -46,5 +47,21 @@ mod tests {
         );
         assert_eq!(finetune_epochs(&f, &a, true), 5);
         assert_eq!(finetune_epochs(&f, &a, false), 13);
+    }
+
+    #[test]
+    fn the_w_step_runs_fine_tunings_recipe_unless_overridden() {
+        let finetune = FinetuneSpec::default();
+        let admm = AdmmSpec { rounds: 3, epochs_per_round: 2, ..Default::default() };
+        let config = admm_config(&admm, &finetune);
+        assert_eq!(config, TrainConfig { epochs: 6, ..train_config(&finetune.recipe, 6) });
+        assert_eq!((config.lr, config.warmup_frac), (finetune.recipe.lr, finetune.recipe.warmup_frac));
+        assert_eq!(admm_distill(&admm, &finetune), finetune.distill);
+        let own = AdmmSpec { lr: Some(1e-4), distill: Some(DistillSpec { alpha: 0.0, temperature: 2.0 }), ..admm };
+        assert_eq!(admm_config(&own, &finetune).lr, 1e-4);
+        assert_eq!(admm_config(&AdmmSpec { lr: Some(1e-7), ..own.clone() }, &finetune).min_lr, 1e-7);
+        assert_eq!(admm_distill(&own, &finetune), None, "alpha 0 is plain cross-entropy");
+        let plain = FinetuneSpec { distill: None, ..finetune };
+        assert_eq!(admm_distill(&AdmmSpec::default(), &plain), None);
     }
 }

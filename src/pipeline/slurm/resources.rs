@@ -13,7 +13,8 @@ pub(crate) fn trains(kind: StageKind) -> bool {
 fn section(spec: &SlurmSpec, kind: StageKind) -> &SlurmResources {
     match kind {
         StageKind::Pretrain => &spec.pretrain,
-        StageKind::Rank => &spec.rank,
+        // The rank-quality analysis runs as the rank stage does: forward passes of the dense model.
+        StageKind::Rank | StageKind::RankQuality => &spec.rank,
         StageKind::Admm => &spec.admm,
         StageKind::Prune => &spec.prune,
         StageKind::Finetune => &spec.finetune,
