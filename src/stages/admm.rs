@@ -2,6 +2,7 @@
 
 use super::artifacts::{read_json, read_model, write_json, write_model};
 use super::meta::StageMeta;
+use super::meta::stage_identity;
 use super::rank::{RANKING_FILE, RankMode};
 use super::recipes::{admm_config, admm_distill};
 use crate::error::Result;
@@ -76,13 +77,7 @@ pub(crate) struct AdmmStage {
 }
 
 impl Stage for AdmmStage {
-    fn kind(&self) -> StageKind {
-        self.meta.kind()
-    }
-
-    fn label(&self) -> String {
-        self.meta.label()
-    }
+    stage_identity!(meta);
 
     fn params(&self) -> serde_json::Value {
         // The W-step as it will run (the resolved recipe and distillation) is part of the key, not the fine-tune

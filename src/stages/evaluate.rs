@@ -1,6 +1,7 @@
 //! Evaluation of a model artifact: top-1/top-5, params, MACs, and latency beside the dense model's in the same process.
 
 use super::artifacts::{read_model, write_json};
+use super::meta::stage_identity;
 use super::runtime::Runtime;
 use crate::error::Result;
 use crate::eval::{Latency, Passes, accuracy, latency, paired_latency};
@@ -51,13 +52,7 @@ pub(crate) struct EvaluateStage {
 }
 
 impl Stage for EvaluateStage {
-    fn kind(&self) -> StageKind {
-        StageKind::Evaluate
-    }
-
-    fn label(&self) -> String {
-        format!("evaluate[{}]", self.subject)
-    }
+    stage_identity!(StageKind::Evaluate, "evaluate", subject);
 
     fn params(&self) -> serde_json::Value {
         json!({ "evaluate": self.spec, "model_kind": self.model_kind })

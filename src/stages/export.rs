@@ -2,6 +2,7 @@
 //! runtimes' formats, with the dataset's input normalisation in its metadata.
 
 use super::artifacts::read_model;
+use super::meta::stage_identity;
 use crate::error::{IoContext, Result};
 use crate::export::format::ExportFormat;
 use crate::export::normalization::Normalization;
@@ -31,13 +32,7 @@ pub(crate) struct ExportStage {
 }
 
 impl Stage for ExportStage {
-    fn kind(&self) -> StageKind {
-        StageKind::Export
-    }
-
-    fn label(&self) -> String {
-        format!("export[{}]", self.subject)
-    }
+    stage_identity!(StageKind::Export, "export", subject);
 
     fn params(&self) -> serde_json::Value {
         let n = &self.normalization;

@@ -2,6 +2,7 @@
 
 use super::artifacts::{read_model, write_json, write_model};
 use super::meta::StageMeta;
+use super::meta::stage_identity;
 use super::recipes::train_config;
 use crate::error::Result;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
@@ -21,13 +22,7 @@ pub(crate) struct FinetuneStage {
 }
 
 impl Stage for FinetuneStage {
-    fn kind(&self) -> StageKind {
-        self.meta.kind()
-    }
-
-    fn label(&self) -> String {
-        self.meta.label()
-    }
+    stage_identity!(meta);
 
     fn params(&self) -> serde_json::Value {
         json!({ "finetune": self.spec, "epochs": self.epochs, "seed": self.meta.seed })

@@ -32,3 +32,28 @@ impl StageMeta {
         self.label.clone()
     }
 }
+
+/// The `kind()` and `label()` of a `Stage` impl: `stage_identity!(meta)` for a stage whose `meta` field is a
+/// [`StageMeta`], or `stage_identity!(StageKind::Evaluate, "evaluate", subject)` for a fixed kind and a label
+/// `evaluate[<subject>]`.
+macro_rules! stage_identity {
+    (meta) => {
+        fn kind(&self) -> $crate::pipeline::stage::StageKind {
+            self.meta.kind()
+        }
+
+        fn label(&self) -> String {
+            self.meta.label()
+        }
+    };
+    ($kind:expr, $name:literal, $field:ident) => {
+        fn kind(&self) -> $crate::pipeline::stage::StageKind {
+            $kind
+        }
+
+        fn label(&self) -> String {
+            format!(concat!($name, "[{}]"), self.$field)
+        }
+    };
+}
+pub(crate) use stage_identity;

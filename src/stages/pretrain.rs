@@ -3,13 +3,14 @@
 use super::artifacts::write_json;
 use super::artifacts::write_model;
 use super::meta::StageMeta;
+use super::meta::stage_identity;
 use super::recipes::train_config;
 use crate::error::Result;
 use crate::model::build::build_vit;
 use crate::model::init::init_tensors;
 use crate::model::io::load_vit;
 use crate::model::shape::VitShape;
-use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::pipeline::stage::{Stage, StageContext};
 use crate::spec::types::TrainSpec;
 use crate::train::objective::CrossEntropy;
 use crate::train::trainer::Trainer;
@@ -42,13 +43,7 @@ pub(crate) struct PretrainStage {
 }
 
 impl Stage for PretrainStage {
-    fn kind(&self) -> StageKind {
-        self.meta.kind()
-    }
-
-    fn label(&self) -> String {
-        self.meta.label()
-    }
+    stage_identity!(meta);
 
     fn params(&self) -> serde_json::Value {
         match &self.weights {

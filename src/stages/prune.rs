@@ -3,6 +3,7 @@
 use super::admm::{HeadPick, MASK_FILE, ranked_constraint};
 use super::artifacts::{read_json, read_model, write_json, write_model};
 use super::meta::StageMeta;
+use super::meta::stage_identity;
 use super::rank::{RANKING_FILE, RankMode};
 use crate::error::Result;
 use crate::eval::accuracy;
@@ -74,13 +75,7 @@ pub(crate) struct PruneStage {
 }
 
 impl Stage for PruneStage {
-    fn kind(&self) -> StageKind {
-        self.meta.kind()
-    }
-
-    fn label(&self) -> String {
-        self.meta.label()
-    }
+    stage_identity!(meta);
 
     fn params(&self) -> serde_json::Value {
         let mut params = json!({ "method": self.method, "budget": self.budget, "min_heads": self.min.heads, "min_neurons": self.min.neurons, "seed": self.meta.seed, "calib_samples": self.calib_samples });

@@ -3,6 +3,7 @@
 
 use super::artifacts::{read_model, write_json};
 use super::meta::StageMeta;
+use super::meta::stage_identity;
 use crate::error::Result;
 use crate::model::build::vit_tensors;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
@@ -57,13 +58,7 @@ pub(crate) struct RankStage {
 }
 
 impl Stage for RankStage {
-    fn kind(&self) -> StageKind {
-        self.meta.kind()
-    }
-
-    fn label(&self) -> String {
-        self.meta.label()
-    }
+    stage_identity!(meta);
 
     fn params(&self) -> serde_json::Value {
         match self.mode {

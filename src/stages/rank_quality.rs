@@ -4,6 +4,7 @@
 
 use super::artifacts::{read_json, read_model, write_json};
 use super::meta::StageMeta;
+use super::meta::stage_identity;
 use super::rank::RANKING_FILE;
 use crate::error::Result;
 use crate::model::build::vit_tensors;
@@ -33,13 +34,7 @@ pub(crate) struct RankQualityStage {
 }
 
 impl Stage for RankQualityStage {
-    fn kind(&self) -> StageKind {
-        self.meta.kind()
-    }
-
-    fn label(&self) -> String {
-        self.meta.label()
-    }
+    stage_identity!(meta);
 
     fn params(&self) -> serde_json::Value {
         json!({ "graphs": self.graphs, "calib_samples": self.calib_samples, "seed": self.meta.seed, "revision": RANK_QUALITY_REVISION })

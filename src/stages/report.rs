@@ -2,6 +2,7 @@
 
 use super::artifacts::{read_json, write_json};
 use super::evaluate::{EVAL_FILE, EvalRecord};
+use super::meta::stage_identity;
 use super::plots::write_plots;
 use super::prune::{PRUNE_FILE, PruneRecord};
 use super::rank_quality::RANK_QUALITY_FILE;
@@ -32,13 +33,7 @@ pub(crate) struct ReportStage {
 }
 
 impl Stage for ReportStage {
-    fn kind(&self) -> StageKind {
-        StageKind::Report
-    }
-
-    fn label(&self) -> String {
-        format!("report[{}]", self.experiment)
-    }
+    stage_identity!(StageKind::Report, "report", experiment);
 
     fn params(&self) -> serde_json::Value {
         // Without the rank-quality section the key is the one from before it existed.
