@@ -20,5 +20,6 @@ pub(crate) mod pagerank;
 pub mod qk_pairs;
 pub mod rank;
 pub mod rank_spec;
+pub(crate) mod ranked_constraint;
 pub mod select;
 pub mod taylor;

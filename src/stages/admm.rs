@@ -1,18 +1,17 @@
 //! The ADMM stage: fix the lowest-ranked heads, then impose the budgeted neuron sparsity by ADMM rounds on the dense model.
 
-use super::artifacts::{read_json, read_model, write_json, write_model};
+use super::artifacts::{MASK_FILE, read_json, read_model, write_json, write_model};
 use super::meta::StageMeta;
 use super::meta::stage_identity;
-use super::rank::{RANKING_FILE, RankMode};
+use super::rank::{HeadPick, RANKING_FILE};
 use super::recipes::{admm_config, admm_distill};
 use crate::error::Result;
 use crate::model::vit::Vit;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::admm::{AdmmData, AdmmSchedule, run_admm};
-use crate::prune::admm_state::Constraint;
 use crate::prune::baselines::Minimums;
 use crate::prune::budget::Budget;
-use crate::prune::head_choice::{HeadChoice, choose_heads};
+use crate::prune::head_choice::HeadChoice;
 use crate::prune::rank::HeadRanking;
 use crate::spec::types::{AdmmSpec, FinetuneSpec, RankSpec};
 use crate::train::objective::{CrossEntropy, Distillation, Objective};
@@ -20,45 +19,10 @@ use crate::train::trainer::Trainer;
 use burn::tensor::Device;
 use serde_json::json;
 
-/// How a point's heads are picked from its ranking: the criterion (for tie errors), the draw and its seed.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct HeadPick {
-    /// What scored the heads.
-    pub mode: RankMode,
-    /// Lowest scores, or the ranked per-block counts with random heads inside each block.
-    pub choice: HeadChoice,
-    /// Seed of the random draw.
-    pub seed: u64,
-}
-
-/// The structure ADMM projects onto: the `budget`'s heads removed as `pick` says (at least `min.heads` kept per
-/// block), and its neurons and q/k pairs chosen by the projection itself. Exact ties that decide the heads are an
-/// error (exit 2).
-pub(crate) fn ranked_constraint(
-    ranking: &HeadRanking,
-    budget: &Budget,
-    min: Minimums,
-    min_head_dims: usize,
-    pick: HeadPick,
-) -> Result<Constraint> {
-    let heads =
-        choose_heads(&ranking.scores, budget.heads_removed, min.heads, pick.choice, pick.seed, pick.mode.tie_words())?;
-    Ok(Constraint {
-        heads,
-        neurons_removed: budget.neurons_removed,
-        min_neurons: min.neurons,
-        pairs_removed: budget.pairs_removed,
-        min_head_dims,
-    })
-}
-
 /// Bumped whenever ADMM computes something else for the same settings, so older cache entries are not reused.
 /// 2: the scaled dual is rescaled on every rho change and the starting rho is capped at rho_max.
 /// 3: the W-step runs the fine-tune recipe (its lr, warm-up and floor) and distils from the dense model by default.
 pub(crate) const ADMM_REVISION: u32 = 3;
-
-/// The mask file ADMM and prune stages write.
-pub(crate) const MASK_FILE: &str = "mask.json";
 
 /// Runs ADMM for one (method, sparsity, seed).
 pub(crate) struct AdmmStage {
@@ -96,7 +60,7 @@ impl Stage for AdmmStage {
         let (model, _) = read_model(ctx.input(StageKind::Pretrain)?, &device)?;
         let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
         let min = Minimums { heads: self.rank.min_heads, neurons: self.admm.min_neurons };
-        let constraint = ranked_constraint(&ranking, &self.budget, min, self.admm.min_head_dims, self.pick)?;
+        let constraint = self.pick.constraint(&ranking, &self.budget, min, self.admm.min_head_dims)?;
         let schedule = AdmmSchedule {
             rounds: self.admm.rounds,
             epochs_per_round: self.admm.epochs_per_round,

@@ -9,6 +9,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
+/// The mask file ADMM and prune stages write.
+pub(crate) const MASK_FILE: &str = "mask.json";
+
 /// The model file every model-producing stage writes.
 pub(crate) const MODEL_FILE: &str = "model.safetensors";
 

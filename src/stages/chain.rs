@@ -1,14 +1,14 @@
 //! A grid point's chain after the dense model: rank and ADMM (GOHSP methods; rank alone for gohsp-one-shot), prune,
 //! fine-tune, evaluate.
 
-use super::admm::{AdmmStage, HeadPick};
+use super::admm::AdmmStage;
 use super::dense::DenseNodes;
 use super::evaluate::EvaluateStage;
 use super::finetune::FinetuneStage;
 use super::meta::StageMeta;
 use super::names::{RANK_AXES, axes_of};
 use super::prune::{PruneStage, ranks_heads, uses_admm};
-use super::rank::{RankMode, RankStage};
+use super::rank::{HeadPick, RankMode, RankStage};
 use super::recipes::finetune_epochs;
 use super::runtime::Runtime;
 use crate::error::{GohspError, Result};

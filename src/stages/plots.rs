@@ -1,6 +1,6 @@
 //! The report's plots, drawn from the artifacts of the run's stages: accuracy, structure, head scores, ADMM, loss curves.
 
-use super::admm::MASK_FILE;
+use super::artifacts::MASK_FILE;
 use super::artifacts::read_json;
 use super::prune::{PRUNE_FILE, PruneRecord};
 use super::rank::RANKING_FILE;

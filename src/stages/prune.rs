@@ -1,10 +1,9 @@
 //! The prune stage: choose the structure (ADMM's support, or a baseline's scores) and slice the model physically.
 
-use super::admm::{HeadPick, MASK_FILE, ranked_constraint};
-use super::artifacts::{read_json, read_model, write_json, write_model};
+use super::artifacts::{MASK_FILE, read_json, read_model, write_json, write_model};
 use super::meta::StageMeta;
 use super::meta::stage_identity;
-use super::rank::{RANKING_FILE, RankMode};
+use super::rank::{HeadPick, RANKING_FILE, RankMode};
 use crate::error::Result;
 use crate::eval::accuracy;
 use crate::model::build::{build_vit, vit_tensors};
@@ -97,7 +96,7 @@ impl Stage for PruneStage {
             let model = read_model(ctx.input(StageKind::Pretrain)?, &self.meta.runtime.device)?.0;
             let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
             let pick = HeadPick { mode: RankMode::Graph, choice: HeadChoice::Ranked, seed: self.meta.seed };
-            let constraint = ranked_constraint(&ranking, &self.budget, self.min, self.min_head_dims, pick)?;
+            let constraint = pick.constraint(&ranking, &self.budget, self.min, self.min_head_dims)?;
             let (_, mask) = project(&model.shape(), &vit_tensors(&model), &constraint);
             (model, mask)
         } else {

@@ -7,8 +7,13 @@ use super::meta::stage_identity;
 use crate::error::Result;
 use crate::model::build::vit_tensors;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
+use crate::prune::admm_state::Constraint;
+use crate::prune::baselines::Minimums;
+use crate::prune::budget::Budget;
+use crate::prune::head_choice::HeadChoice;
 use crate::prune::norms::head_norms;
 use crate::prune::rank::{HeadRanking, rank_heads};
+use crate::prune::ranked_constraint::{HeadDraw, ranked_constraint};
 use crate::prune::select::random_scores;
 use crate::spec::types::{Direction, RankSpec, Sink, Teleport};
 use serde_json::json;
@@ -26,6 +31,31 @@ pub(crate) enum RankMode {
     Magnitude,
     /// Seeded uniform noise (gohsp-random-heads).
     Random,
+}
+
+/// How a point's heads are picked from its ranking: the criterion (for tie errors), the draw and its seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct HeadPick {
+    /// What scored the heads.
+    pub mode: RankMode,
+    /// Lowest scores, or the ranked per-block counts with random heads inside each block.
+    pub choice: HeadChoice,
+    /// Seed of the random draw.
+    pub seed: u64,
+}
+
+impl HeadPick {
+    /// The structure to project onto (see [`ranked_constraint`]): the `budget`'s heads picked from `ranking`.
+    pub(crate) fn constraint(
+        self,
+        ranking: &HeadRanking,
+        budget: &Budget,
+        min: Minimums,
+        min_head_dims: usize,
+    ) -> Result<Constraint> {
+        let draw = HeadDraw { choice: self.choice, seed: self.seed, tie_words: self.mode.tie_words() };
+        ranked_constraint(&ranking.scores, budget, min, min_head_dims, draw)
+    }
 }
 
 impl RankMode {
