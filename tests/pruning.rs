@@ -12,7 +12,7 @@ use gohsp::model::init::init_tensors;
 use gohsp::model::io::{load_vit, save_vit};
 use gohsp::model::shape::VitShape;
 use gohsp::model::vit::Vit;
-use gohsp::prune::admm::{AdmmData, AdmmSchedule, run_admm};
+use gohsp::prune::admm::{AdmmData, run_admm};
 use gohsp::prune::admm_state::Constraint;
 use gohsp::prune::admm_state::combine;
 use gohsp::prune::hard::slice_tensors;
@@ -22,6 +22,7 @@ use gohsp::prune::norms::{head_values, neuron_values};
 use gohsp::prune::rank::{rank_heads, tied_blocks};
 use gohsp::prune::select::{keep_top_global, kept_per_block, removed_count};
 use gohsp::prune::taylor::{taylor_products, taylor_scores};
+use gohsp::spec::types::AdmmSpec;
 use gohsp::spec::types::{Direction, Normalize, RankSpec, Sink, Teleport};
 use gohsp::train::batch::batch_tensors;
 use gohsp::train::objective::{CrossEntropy, Objective};
@@ -320,7 +321,7 @@ fn admm_shrinks_the_primal_residual_and_lands_on_the_budget() {
     // 9 kept heads of 8 q/k dimensions: 20 pairs go, at least 2 kept per head.
     let constraint =
         Constraint { heads: heads.clone(), neurons_removed: 80, min_neurons: 8, pairs_removed: 20, min_head_dims: 2 };
-    let schedule = AdmmSchedule { rounds: 3, epochs_per_round: 1, rho: 0.05, rho_growth: 3.0, rho_max: 1.0 };
+    let schedule = AdmmSpec { rounds: 3, rho: 0.05, rho_growth: 3.0, rho_max: 1.0, ..AdmmSpec::default() };
     let config =
         TrainConfig { epochs: 3, lr: 2e-3, min_lr: 5e-5, warmup_frac: 0.0, weight_decay: 0.05, grad_clip: Some(1.0) };
     let mut trainer = Trainer::new(&config, &train, "itest-admm");

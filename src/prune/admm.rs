@@ -2,6 +2,7 @@
 //! (the scaled dual U is rescaled by rho_old / rho_new whenever rho changes).
 
 use super::admm_penalty::{AdmmObjective, PenaltyTargets};
+use super::admm_spec::AdmmSpec;
 use super::admm_state::{AdmmState, Constraint, STATE_FILE, combine, frobenius, project, prunable};
 use super::mask::StructureMask;
 use crate::data::loader::Loader;
@@ -18,21 +19,6 @@ use crate::train::objective::Objective;
 use crate::train::trainer::{Trainer, log_epoch};
 use burn::tensor::Device;
 use std::path::Path;
-
-/// The rho schedule and round counts.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AdmmSchedule {
-    /// Rounds.
-    pub rounds: usize,
-    /// W-step epochs per round.
-    pub epochs_per_round: usize,
-    /// Initial rho.
-    pub rho: f64,
-    /// Growth factor per round.
-    pub rho_growth: f64,
-    /// Cap.
-    pub rho_max: f64,
-}
 
 /// The outcome: trained W, the final structure (support of Z), per-round records and epoch logs.
 pub struct AdmmResult {
@@ -58,7 +44,7 @@ pub struct AdmmData<'a> {
 pub fn run_admm(
     mut model: Vit,
     constraint: &Constraint,
-    schedule: &AdmmSchedule,
+    schedule: &AdmmSpec,
     trainer: &mut Trainer,
     task: &dyn Objective,
     data: &AdmmData,
@@ -111,14 +97,14 @@ pub fn run_admm(
 }
 
 /// The state before the first round: Z = proj(W), U = 0, rho = the starting rho capped at rho_max.
-pub fn start_state(shape: &VitShape, w: &NamedTensors, constraint: &Constraint, schedule: &AdmmSchedule) -> AdmmState {
+pub fn start_state(shape: &VitShape, w: &NamedTensors, constraint: &Constraint, schedule: &AdmmSpec) -> AdmmState {
     let (z, _) = project(shape, w, constraint);
     let u = combine(w, w, -1.0);
     AdmmState { z, u, rho: schedule.rho.min(schedule.rho_max), rounds: vec![] }
 }
 
 /// The rho of the next round: rho * rho_growth, capped at rho_max.
-pub fn next_rho(rho: f64, schedule: &AdmmSchedule) -> f64 {
+pub fn next_rho(rho: f64, schedule: &AdmmSpec) -> f64 {
     (rho * schedule.rho_growth).min(schedule.rho_max)
 }
 
@@ -219,7 +205,7 @@ mod tests {
     }
 
     /// Runs `rounds` rounds of ADMM on the toy problem; returns the last W, the last mask and every round's residuals.
-    fn toy_admm(a: &NamedTensors, schedule: &AdmmSchedule) -> (NamedTensors, StructureMask, Vec<Residuals>) {
+    fn toy_admm(a: &NamedTensors, schedule: &AdmmSpec) -> (NamedTensors, StructureMask, Vec<Residuals>) {
         let (shape, constraint) = (toy_shape(), toy_constraint());
         let mut state = start_state(&shape, a, &constraint, schedule);
         let mut residuals = Vec::new();
@@ -241,7 +227,7 @@ mod tests {
         let shape = toy_shape();
         let a = target(&shape, 7);
         let (optimum, best_mask) = project(&shape, &a, &toy_constraint());
-        let schedule = AdmmSchedule { rounds: 40, epochs_per_round: 1, rho: 0.5, rho_growth: 1.3, rho_max: 50.0 };
+        let schedule = AdmmSpec { rounds: 40, rho: 0.5, rho_growth: 1.3, rho_max: 50.0, ..AdmmSpec::default() };
         let (w, mask, residuals) = toy_admm(&a, &schedule);
         assert_eq!(mask, best_mask, "ADMM ends on the support of the optimum");
         assert_eq!(removed_count(&mask.neurons), 10);
@@ -261,7 +247,7 @@ mod tests {
         let shape = toy_shape();
         let a = target(&shape, 8);
         let (optimum, _) = project(&shape, &a, &toy_constraint());
-        let schedule = AdmmSchedule { rounds: 40, epochs_per_round: 1, rho: 0.5, rho_growth: 1.3, rho_max: 1e6 };
+        let schedule = AdmmSpec { rounds: 40, rho: 0.5, rho_growth: 1.3, rho_max: 1e6, ..AdmmSpec::default() };
         let mut state = start_state(&shape, &a, &toy_constraint(), &schedule);
         for _ in 0..schedule.rounds {
             let w = w_step(&a, &state);
@@ -283,12 +269,12 @@ mod tests {
     fn rho_starts_capped_and_grows_to_the_cap() {
         let shape = toy_shape();
         let a = target(&shape, 9);
-        let schedule = AdmmSchedule { rounds: 3, epochs_per_round: 1, rho: 5.0, rho_growth: 3.0, rho_max: 2.0 };
+        let schedule = AdmmSpec { rounds: 3, rho: 5.0, rho_growth: 3.0, rho_max: 2.0, ..AdmmSpec::default() };
         let state = start_state(&shape, &a, &toy_constraint(), &schedule);
         assert_eq!(state.rho, 2.0);
         assert!(state.u.values().flat_map(|t| &t.data).all(|v| *v == 0.0));
         assert_eq!(frobenius(&state.z), frobenius(&project(&shape, &a, &toy_constraint()).0));
-        let growing = AdmmSchedule { rho: 0.1, ..schedule };
+        let growing = AdmmSpec { rho: 0.1, ..schedule.clone() };
         assert!((next_rho(0.1, &growing) - 0.3).abs() < 1e-12);
         assert_eq!(next_rho(1.0, &growing), 2.0);
     }

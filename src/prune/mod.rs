@@ -3,6 +3,7 @@
 pub mod admm;
 pub(crate) mod admm_penalty;
 pub mod admm_round;
+pub mod admm_spec;
 pub mod admm_state;
 pub(crate) mod baselines;
 pub mod budget;

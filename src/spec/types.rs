@@ -3,9 +3,11 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+pub use crate::prune::admm_spec::AdmmSpec;
 pub use crate::prune::head_share::HeadShare;
 pub use crate::prune::method::Method;
 pub use crate::prune::rank_spec::{Direction, Normalize, RankSpec, Signal, Similarity, Sink, Teleport};
+pub use crate::train::distill_spec::DistillSpec;
 
 /// One grid point of an experiment: every list axis already expanded to a single value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -133,38 +135,6 @@ pub struct TrainSpec {
     pub grad_clip: Option<f64>,
 }
 
-/// Settings of the ADMM sparsification.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdmmSpec {
-    /// Number of W/Z/U rounds.
-    pub rounds: usize,
-    /// Epochs of the W-step per round.
-    pub epochs_per_round: usize,
-    /// Initial penalty rho.
-    pub rho: f64,
-    /// Factor applied to rho after each round.
-    pub rho_growth: f64,
-    /// Upper bound of rho.
-    pub rho_max: f64,
-    /// Peak learning rate of the W-step; absent (the default) = `finetune.lr`. The W-step always follows the fine-tune
-    /// recipe's schedule (warm-up share, cosine decay to `finetune.min_lr`, weight decay, clip, label smoothing) over
-    /// all rounds' epochs, so that ADMM spends its epochs on the recipe the baselines spend the same epochs on.
-    pub lr: Option<f64>,
-    /// Distillation of the W-step from the dense model; absent (the default) = `finetune.distill`. `{ alpha: 0 }`
-    /// trains the W-step on plain cross-entropy.
-    pub distill: Option<DistillSpec>,
-    /// Batch size of the W-step.
-    pub batch: usize,
-    /// MLP neurons kept at least in every block.
-    pub min_neurons: usize,
-    /// Share of the attention part of the budget that ADMM takes as q/k dimension pairs inside the kept heads instead
-    /// of whole heads, in [0, 1]; 0 (the default) prunes whole heads only. Used by the ADMM methods only.
-    pub head_dims: f64,
-    /// q/k dimension pairs every kept head keeps at least (with head_dims > 0).
-    pub min_head_dims: usize,
-}
-
 /// Fine-tuning of the pruned model: the same recipe as pre-training, optionally distilled from the dense one.
 ///
 /// The recipe's keys sit directly under `finetune` (`finetune.lr`, not `finetune.recipe.lr`), so the section reads
@@ -179,16 +149,6 @@ pub struct FinetuneSpec {
     pub recipe: TrainSpec,
     /// Knowledge distillation from the dense model; absent = plain cross-entropy.
     pub distill: Option<DistillSpec>,
-}
-
-/// Distillation: loss = (1 - alpha) CE + alpha T^2 KL(teacher_T || student_T).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DistillSpec {
-    /// Weight of the distillation term in [0, 1].
-    pub alpha: f64,
-    /// Softmax temperature.
-    pub temperature: f64,
 }
 
 /// Evaluation settings.

@@ -8,7 +8,7 @@ use super::recipes::{admm_config, admm_distill};
 use crate::error::Result;
 use crate::model::vit::Vit;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
-use crate::prune::admm::{AdmmData, AdmmSchedule, run_admm};
+use crate::prune::admm::{AdmmData, run_admm};
 use crate::prune::baselines::Minimums;
 use crate::prune::budget::Budget;
 use crate::prune::head_choice::HeadChoice;
@@ -61,13 +61,6 @@ impl Stage for AdmmStage {
         let ranking: HeadRanking = read_json(ctx.input(StageKind::Rank)?, RANKING_FILE)?;
         let min = Minimums { heads: self.rank.min_heads, neurons: self.admm.min_neurons };
         let constraint = self.pick.constraint(&ranking, &self.budget, min, self.admm.min_head_dims)?;
-        let schedule = AdmmSchedule {
-            rounds: self.admm.rounds,
-            epochs_per_round: self.admm.epochs_per_round,
-            rho: self.admm.rho,
-            rho_growth: self.admm.rho_growth,
-            rho_max: self.admm.rho_max,
-        };
         let train = self.meta.runtime.train_loader(self.admm.batch, self.meta.seed)?;
         let test = self.meta.runtime.test_loader(256)?;
         let mut trainer = Trainer::new(&admm_config(&self.admm, &self.finetune), &train, &self.meta.label);
@@ -76,7 +69,7 @@ impl Stage for AdmmStage {
         let result = run_admm(
             model,
             &constraint,
-            &schedule,
+            &self.admm,
             &mut trainer,
             task.as_ref(),
             &AdmmData { train: &train, test: &test },

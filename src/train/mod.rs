@@ -3,6 +3,7 @@
 pub mod adamw;
 pub mod batch;
 pub(crate) mod checkpoint;
+pub mod distill_spec;
 pub(crate) mod interrupt;
 pub(crate) mod log;
 pub mod objective;
