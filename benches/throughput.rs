@@ -134,7 +134,7 @@ impl Variant {
         let infer_model = build_vit(&shape, tensors, &Device::flex(), source).expect("random init fits its shape");
         let host = random_batch(&shape, batch, 1);
         let infer_input = batch_tensors(host.clone(), &Device::flex()).0;
-        // The pretrain defaults of src/spec/defaults.rs: weight decay 0.05, per-tensor gradient-norm clip 1.0; the
+        // The pretrain defaults of src/experiment/defaults.rs: weight decay 0.05, per-tensor gradient-norm clip 1.0; the
         // trainer's fused AdamW, or burn's own AdamW for the all-composed variant.
         let optim = if composed {
             AdamWConfig::new()

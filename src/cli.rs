@@ -1,9 +1,9 @@
 //! The command line: clap definitions of every subcommand and its flags.
 
+use crate::experiment::executor::ExecutorKind;
+use crate::experiment::types::DeviceKind;
 use crate::export::format::ExportFormat;
 use crate::pipeline::stage::StageKind;
-use crate::spec::executor::ExecutorKind;
-use crate::spec::types::DeviceKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod experiment;
 pub mod export;
 pub mod fault;
 pub mod malloc_tuning;
@@ -15,7 +16,6 @@ mod os;
 pub(crate) mod pipeline;
 pub mod prune;
 pub mod report;
-pub mod spec;
 pub(crate) mod stages;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -1,6 +1,7 @@
 //! Library-level budget tests: DeiT sparsities land on target, masks sliced to the budget shrink the model by exactly
 //! the budget (with and without q/k pairs), and unreachable targets name the largest reachable sparsity.
 
+use gohsp::experiment::types::HeadShare;
 use gohsp::model::cost::param_count;
 use gohsp::model::host::{HostTensor, NamedTensors};
 use gohsp::model::layout::expected_tensors;
@@ -11,7 +12,6 @@ use gohsp::prune::budget::{Budget, BudgetRequest, solve_budget};
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::mask::StructureMask;
 use gohsp::prune::select::{keep_top_global, kept_per_block, random_scores, removed_count};
-use gohsp::spec::types::HeadShare;
 
 const SPARSITIES: [f64; 4] = [0.3, 0.35, 0.4, 0.5];
 

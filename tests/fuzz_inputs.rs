@@ -5,7 +5,7 @@ mod common;
 
 use common::{MICRO, crate_dir, gohsp, results_root};
 use gohsp::error::GohspError;
-use gohsp::spec::load::load_spec_with_env;
+use gohsp::experiment::load::load_spec_with_env;
 use proptest::prelude::*;
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};

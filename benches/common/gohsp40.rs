@@ -1,6 +1,7 @@
 //! The benchmarks' pruned variant: GOHSP's hard pruning of random weights at 40% sparsity (the quickstart's), shared
 //! by the throughput bench and the ONNX models bench so that both time the same shapes.
 
+use gohsp::experiment::types::HeadShare;
 use gohsp::model::host::NamedTensors;
 use gohsp::model::shape::VitShape;
 use gohsp::prune::admm_state::{Constraint, project};
@@ -8,7 +9,6 @@ use gohsp::prune::budget::{BudgetRequest, solve_budget};
 use gohsp::prune::hard::slice_tensors;
 use gohsp::prune::norms::head_norms;
 use gohsp::prune::select::keep_top_global;
-use gohsp::spec::types::HeadShare;
 
 /// The pruned variant's target sparsity (the quickstart's).
 pub(crate) const SPARSITY: f64 = 0.4;

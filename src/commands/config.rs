@@ -3,7 +3,7 @@
 use super::spec_args::overrides;
 use crate::cli::SpecArgs;
 use crate::error::Result;
-use crate::spec::provenance::{describe, render};
+use crate::experiment::provenance::{describe, render};
 
 /// Print the resolved values and their sources.
 pub(crate) fn config(args: &SpecArgs) -> Result<i32> {

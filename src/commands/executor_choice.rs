@@ -4,8 +4,8 @@ use std::path::Path;
 
 use crate::cli::ExecutorArgs;
 use crate::error::{GohspError, IoContext, Result};
-use crate::spec::executor::{ExecutorKind, ExecutorSpec};
-use crate::spec::load::LoadedSpec;
+use crate::experiment::executor::{ExecutorKind, ExecutorSpec};
+use crate::experiment::load::LoadedSpec;
 use serde_json::Value;
 
 /// The executor settings of `loaded` with the command line's choices applied; bad values are the user's error.

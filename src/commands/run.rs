@@ -6,12 +6,12 @@ use super::slurm_run::run_slurm;
 use super::spec_args::load_plan;
 use crate::cli::{ExecutorArgs, SpecArgs};
 use crate::error::{GohspError, Result};
+use crate::experiment::executor::ExecutorKind;
 use crate::pipeline::cache::Cache;
 use crate::pipeline::executor::{ExecOptions, execute};
 use crate::pipeline::record::{RunEnvironment, RunRecord, write_run_record};
 use crate::pipeline::stage::StageKind;
 use crate::pipeline::summary::{RunStatus, RunSummary};
-use crate::spec::executor::ExecutorKind;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 

@@ -3,9 +3,9 @@
 
 use super::stdout::outln;
 use crate::error::Result;
+use crate::experiment::load::LoadedSpec;
 use crate::pipeline::cache::Cache;
 use crate::pipeline::summary::{RunStatus, RunSummary};
-use crate::spec::load::LoadedSpec;
 use crate::stages::plan::BuiltPlan;
 use crate::stages::publish::{publish_exports, publish_report};
 use std::path::Path;

@@ -2,8 +2,8 @@
 
 use crate::cli::SpecArgs;
 use crate::error::Result;
+use crate::experiment::load::{LoadedSpec, load_spec};
 use crate::pipeline::fingerprint_cache::FingerprintCache;
-use crate::spec::load::{LoadedSpec, load_spec};
 use crate::stages::dense::Runtimes;
 use crate::stages::plan::{BuiltPlan, build_plan};
 use std::path::Path;

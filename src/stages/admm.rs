@@ -6,6 +6,7 @@ use super::meta::stage_identity;
 use super::rank::{HeadPick, RANKING_FILE};
 use super::recipes::{admm_config, admm_distill};
 use crate::error::Result;
+use crate::experiment::types::{AdmmSpec, FinetuneSpec, RankSpec};
 use crate::model::vit::Vit;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::admm::{AdmmData, run_admm};
@@ -13,7 +14,6 @@ use crate::prune::baselines::Minimums;
 use crate::prune::budget::Budget;
 use crate::prune::head_choice::HeadChoice;
 use crate::prune::rank::HeadRanking;
-use crate::spec::types::{AdmmSpec, FinetuneSpec, RankSpec};
 use crate::train::objective::{CrossEntropy, Distillation, Objective};
 use crate::train::trainer::Trainer;
 use burn::tensor::Device;
@@ -158,7 +158,7 @@ mod tests {
         assert!(kd > 1e-4, "teacher and student must differ for the KD term to show");
         assert!((got - want).abs() < 1e-4 * want.abs().max(1.0), "W-step loss {got}, (1-a) CE + a T^2 KL = {want}");
         let plain = AdmmSpec {
-            distill: Some(crate::spec::types::DistillSpec { alpha: 0.0, temperature: 4.0 }),
+            distill: Some(crate::experiment::types::DistillSpec { alpha: 0.0, temperature: 4.0 }),
             ..AdmmSpec::default()
         };
         let objective =

@@ -12,14 +12,14 @@ use super::rank::{HeadPick, RankMode, RankStage};
 use super::recipes::finetune_epochs;
 use super::runtime::Runtime;
 use crate::error::{GohspError, Result};
+use crate::experiment::load::GridPoint;
+use crate::experiment::types::{Method, Spec};
 use crate::model::shape::VitShape;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
 use crate::prune::baselines::Minimums;
 use crate::prune::budget::{Budget, BudgetRequest, solve_budget};
 use crate::prune::head_choice::HeadChoice;
-use crate::spec::load::GridPoint;
-use crate::spec::types::{Method, Spec};
 use std::path::Path;
 use std::sync::Arc;
 

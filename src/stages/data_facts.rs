@@ -6,9 +6,9 @@ use crate::data::dataset::{DatasetInfo, Splits};
 use crate::data::open::{DatasetRequest, open_splits};
 use crate::data::sources::{Source, dataset_sources};
 use crate::error::{GohspError, Result};
+use crate::experiment::types::DatasetSpec;
 use crate::pipeline::file_stamp::FileStamp;
 use crate::pipeline::fingerprint_cache::FingerprintCache;
-use crate::spec::types::DatasetSpec;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 

@@ -2,7 +2,7 @@
 //! stage opens the data, which then stops), that a changed stamp is a miss, and that the values equal a full open's.
 
 use super::*;
-use crate::spec::types::DeviceKind;
+use crate::experiment::types::DeviceKind;
 use crate::stages::runtime::Runtime;
 use std::path::Path;
 use std::sync::Arc;

@@ -7,9 +7,9 @@ use super::names::{DENSE_AXES, axes_of};
 use super::rank::RankMode;
 use super::rank_quality::RankQualityStage;
 use crate::error::Result;
+use crate::experiment::load::GridPoint;
 use crate::pipeline::dag::{NodeId, Plan};
 use crate::pipeline::stage::StageKind;
-use crate::spec::load::GridPoint;
 use std::sync::Arc;
 
 /// One dense model, its first point, and its graph rankings (node, criterion name).

@@ -1,8 +1,8 @@
 //! Readable names for nodes and table rows, built from a grid point's varying axes.
 
-use crate::spec::grid::{AxisValue, point_name};
-use crate::spec::load::GridPoint;
-use crate::spec::types::Method;
+use crate::experiment::grid::{AxisValue, point_name};
+use crate::experiment::load::GridPoint;
+use crate::experiment::types::Method;
 
 /// The table's method column for a point: the method, plus the point's other varying axes (a grid over `rank.signal`
 /// shows as `gohsp [rank.signal=output]`), so that only seeds are averaged together.
@@ -50,7 +50,7 @@ pub(crate) fn axes_of(point: &GridPoint, prefixes: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::types::Spec;
+    use crate::experiment::types::Spec;
     use serde_json::json;
 
     fn point(axes: &[(&str, serde_json::Value)]) -> GridPoint {

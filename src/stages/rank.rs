@@ -5,6 +5,7 @@ use super::artifacts::{read_model, write_json};
 use super::meta::StageMeta;
 use super::meta::stage_identity;
 use crate::error::Result;
+use crate::experiment::types::{Direction, RankSpec, Sink, Teleport};
 use crate::model::build::vit_tensors;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::prune::admm_state::Constraint;
@@ -15,7 +16,6 @@ use crate::prune::norms::head_norms;
 use crate::prune::rank::{HeadRanking, rank_heads};
 use crate::prune::ranked_constraint::{HeadDraw, ranked_constraint};
 use crate::prune::select::random_scores;
-use crate::spec::types::{Direction, RankSpec, Sink, Teleport};
 use serde_json::json;
 
 /// The file a rank stage writes.

@@ -1,6 +1,6 @@
 //! Translating spec sections into training recipes (and the equal-budget rule for baselines' fine-tuning).
 
-use crate::spec::types::{AdmmSpec, DistillSpec, FinetuneSpec, TrainSpec};
+use crate::experiment::types::{AdmmSpec, DistillSpec, FinetuneSpec, TrainSpec};
 use crate::train::trainer::TrainConfig;
 
 /// The trainer's settings for `recipe` (pre-training's or fine-tuning's) run for `epochs` epochs.

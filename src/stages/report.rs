@@ -8,11 +8,11 @@ use super::prune::{PRUNE_FILE, PruneRecord};
 use super::rank_quality::RANK_QUALITY_FILE;
 use super::report_entry::ReportEntry;
 use crate::error::{IoContext, Result};
+use crate::experiment::types::ReportSpec;
 use crate::pipeline::stage::{Stage, StageContext, StageKind};
 use crate::report::metrics::{METRICS_FILE, MetricsRow, write_csv};
 use crate::report::rank_quality::{RankQuality, write_rank_quality};
 use crate::report::table::write_tables;
-use crate::spec::types::ReportSpec;
 use serde_json::json;
 use std::path::PathBuf;
 

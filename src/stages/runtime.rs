@@ -8,8 +8,8 @@ use crate::data::loader::Loader;
 
 use crate::data::recipe::{eval_transform, train_transform};
 use crate::error::Result;
+use crate::experiment::types::{DatasetSpec, DeviceKind};
 use crate::pipeline::fingerprint_cache::FingerprintCache;
-use crate::spec::types::{DatasetSpec, DeviceKind};
 use burn::tensor::Device;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -2,9 +2,9 @@
 
 use crate::data::dataset::DatasetInfo;
 use crate::error::Result;
+use crate::experiment::types::ModelSpec;
 use crate::model::presets::preset;
 use crate::model::shape::{BlockShape, VitShape};
-use crate::spec::types::ModelSpec;
 
 /// The dense model's shape for `model` on a dataset described by `info`.
 pub(crate) fn resolve_shape(model: &ModelSpec, info: &DatasetInfo) -> Result<VitShape> {

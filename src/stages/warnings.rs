@@ -2,7 +2,7 @@
 
 use super::names::method_name;
 use super::prune::uses_admm;
-use crate::spec::load::GridPoint;
+use crate::experiment::load::GridPoint;
 
 /// One warning per (method, round count) of the points that train ADMM for fewer than two rounds: the dual U is
 /// computed after the last W-step and never used, so no dual step ever acts.
@@ -25,7 +25,7 @@ pub(crate) fn admm_round_warnings(points: &[GridPoint]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::types::{AdmmSpec, Method, Spec};
+    use crate::experiment::types::{AdmmSpec, Method, Spec};
 
     fn point(method: Method, rounds: usize) -> GridPoint {
         let spec = Spec { method, admm: AdmmSpec { rounds, ..AdmmSpec::default() }, ..Spec::default() };

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::error::GohspError;
-use crate::spec::types::Method;
+use crate::experiment::types::Method;
 use std::io::Write;
 
 /// A temporary spec file holding `text`.
@@ -69,7 +69,7 @@ fn set_values_are_yaml_and_may_clear_options() {
     let overrides = sets(&["finetune.distill=null", "rank.head_share=auto", "dataset.augment=false"]);
     let spec = load_spec_with_env(file.path(), &overrides, &[]).unwrap().points.remove(0).spec;
     assert_eq!(spec.finetune.distill, None);
-    assert_eq!(spec.rank.head_share, crate::spec::types::HeadShare::Auto);
+    assert_eq!(spec.rank.head_share, crate::experiment::types::HeadShare::Auto);
     assert!(!spec.dataset.augment);
 }
 
@@ -173,7 +173,7 @@ fn missing_files_and_syntax_errors_name_the_file() {
 fn a_partial_finetune_section_keeps_the_fine_tune_defaults_and_serialises_flat() {
     let file = spec_file("finetune: { lr: 1.0e-3 }\n");
     let spec = load_spec_with_env(file.path(), &[], &[]).unwrap().points.remove(0).spec;
-    let defaults = crate::spec::types::FinetuneSpec::default();
+    let defaults = crate::experiment::types::FinetuneSpec::default();
     assert_eq!(spec.finetune.recipe.lr, 1e-3);
     assert_eq!(spec.finetune.recipe.epochs, defaults.recipe.epochs);
     assert_ne!(spec.finetune.recipe.epochs, spec.pretrain.epochs, "fine-tuning must not inherit pre-training's epochs");

@@ -143,7 +143,7 @@ impl Default for ReportSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::types::{Direction, Normalize, Signal, Similarity};
+    use crate::experiment::types::{Direction, Normalize, Signal, Similarity};
 
     #[test]
     fn defaults_match_the_design() {

@@ -109,12 +109,12 @@ mod tests {
             ("admm: { rho: .inf }", "admm.rho"),
             ("grid: { sparsity: [0.2, -.inf] }", "grid.sparsity"),
         ] {
-            let dict = crate::spec::document::parse_document(text).unwrap();
+            let dict = crate::experiment::document::parse_document(text).unwrap();
             let problem = first_non_finite(&dict, "").unwrap_or_else(|| panic!("{text}: not found"));
             assert_eq!(problem.key, key);
             assert!(problem.message.starts_with("must be a finite number"), "{}", problem.message);
         }
-        let fine = crate::spec::document::parse_document("model: { mlp_ratio: 4.0 }\nseed: 3").unwrap();
+        let fine = crate::experiment::document::parse_document("model: { mlp_ratio: 4.0 }\nseed: 3").unwrap();
         assert!(first_non_finite(&fine, "").is_none());
     }
 

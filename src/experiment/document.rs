@@ -52,7 +52,7 @@ pub(crate) fn yaml_error_text(error: &serde_yaml::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::layers::merge_layers;
+    use crate::experiment::layers::merge_layers;
 
     fn spec_file(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();

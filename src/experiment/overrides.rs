@@ -89,7 +89,7 @@ fn label(file: &Path, source: &Source) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::keys::schema_tree;
+    use crate::experiment::keys::schema_tree;
 
     fn json(layer: &Layer) -> Value {
         serde_json::to_value(&layer.dict).unwrap()

@@ -1,7 +1,7 @@
 //! Tests of the value rules in validate.rs.
 
 use super::*;
-use crate::spec::types::DistillSpec;
+use crate::experiment::types::DistillSpec;
 
 fn named() -> Spec {
     Spec { name: "quickstart".into(), ..Spec::default() }
@@ -147,7 +147,7 @@ fn the_holdout_fraction_is_checked() {
 
 #[test]
 fn a_graph_that_leaves_the_last_block_without_incoming_edges_is_refused_for_graph_methods() {
-    use crate::spec::types::{Direction, Method, Sink, Teleport};
+    use crate::experiment::types::{Direction, Method, Sink, Teleport};
     let mut spec = named();
     spec.rank.sink = Sink::None;
     assert_eq!(keys(&spec), ["rank.sink"], "backward edges, no classifier, uniform teleport: the last block ties");

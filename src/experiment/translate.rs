@@ -98,7 +98,7 @@ fn default_hint(key: &str, defaults: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::types::Spec;
+    use crate::experiment::types::Spec;
 
     fn problem(tree: Value) -> KeyProblem {
         let error = Figment::from(Serialized::defaults(tree)).extract::<Spec>().unwrap_err();
