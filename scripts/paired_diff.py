@@ -5,7 +5,7 @@ Every method of a seed prunes the same dense model, so the fair comparison is pe
 value of any other axis in the row names), this prints every method's mean ± sample std of top-1 over seeds, then
 `METHOD` minus each other method as the mean ± std of the per-seed differences.
 
-    python3 scripts/paired_diff.py results/fmnist_reference/metrics.csv --method gohsp
+    python3 scripts/paired_diff.py docs/results/fmnist_reference/metrics.csv --method gohsp
 
 Only the standard library; rows at other latency batch sizes repeat the accuracy and are read once.
 """
@@ -41,7 +41,7 @@ def main():
             rows = list(csv.DictReader(f))
     except OSError as error:
         parser.error(f"cannot read {args.metrics}: {error.strerror}; pass a report's metrics.csv, e.g. "
-                     "results/fmnist_reference/metrics.csv")
+                     "docs/results/fmnist_reference/metrics.csv")
     wanted = {"point", "seed", "method", "target_sparsity", "top1", "one_shot_top1"}
     missing = wanted - set(rows[0] if rows else wanted)
     if not rows or missing:

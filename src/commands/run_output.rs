@@ -21,7 +21,8 @@ pub(crate) fn publish(
     if summary.is_success()
         && let Some(report) = built.report
     {
-        let dir = results.join(&loaded.name);
+        let chosen = loaded.points.first().and_then(|p| p.spec.report.dir.clone());
+        let dir = chosen.unwrap_or_else(|| results.join(&loaded.name));
         let table = publish_report(&built.plan, report, cache, &dir)?;
         let exported = publish_exports(&built.plan, &built.exports, cache, &dir)?;
         outln!("{table}");

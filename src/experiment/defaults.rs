@@ -136,6 +136,7 @@ impl Default for ReportSpec {
             formats: ["md", "csv", "tex"].map(String::from).to_vec(),
             plots: ["svg", "png"].map(String::from).to_vec(),
             rank_quality: false,
+            dir: None,
         }
     }
 }

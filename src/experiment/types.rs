@@ -188,4 +188,7 @@ pub struct ReportSpec {
     /// Judge every head criterion (the spec's graph variants, weight norm, Taylor, random) against the oracle of
     /// masking one head at a time in each dense model, on the held-out split: a rank-quality table, plot and CSVs.
     pub rank_quality: bool,
+    /// Where the report is published (default: `RESULTS/NAME`, beside the cache). The committed reference reports
+    /// set `docs/results/NAME`. Not part of any key.
+    pub dir: Option<PathBuf>,
 }

@@ -38,6 +38,8 @@ impl Stage for ReportStage {
     fn params(&self) -> serde_json::Value {
         // Without the rank-quality section the key is the one from before it existed.
         let mut spec = serde_json::to_value(&self.spec).expect("the report spec serializes");
+        // Where the report is published changes nothing in it.
+        spec.as_object_mut().map(|o| o.remove("dir"));
         let mut params = json!({ "experiment": self.experiment, "model": self.model, "dataset": self.dataset, "entries": self.entries });
         if self.rank_quality.is_empty() {
             spec.as_object_mut().map(|o| o.remove("rank_quality"));
