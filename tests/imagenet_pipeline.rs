@@ -36,24 +36,9 @@ fn deit_tiny_pipeline_runs_end_to_end_on_real_jpegs_with_a_timm_checkpoint() {
     common::tiny_imagenet(&root);
     let weights = work.path().join("deit_tiny.safetensors");
     save_tensors(&init_tensors(&preset("deit_tiny", 1000).unwrap(), 1), &[], &weights).unwrap();
-    let sets = [
-        format!("dataset.root={}", root.display()),
-        format!("model.weights={}", weights.display()),
-        "rank.calib_samples=4".into(),
-        "admm.rounds=1".into(),
-        "admm.batch=4".into(),
-        "finetune.epochs=1".into(),
-        "finetune.batch=4".into(),
-        "evaluate.latency_batches=[1]".into(),
-        "evaluate.latency_runs=1".into(),
-        "evaluate.warmup=0".into(),
-        "evaluate.batch=4".into(),
-        "report.plots=[svg]".into(),
-    ];
+    let sets = common::deit_tiny_micro_sets(&root, &weights, &["report.plots=[svg]"]);
     let mut args = vec!["run", "experiments/deit_tiny_30.yaml", "--device", "cpu"];
-    for set in &sets {
-        args.extend(["--set", set.as_str()]);
-    }
+    sets.iter().for_each(|s| args.extend(["--set", s.as_str()]));
     let results = work.path().join("results");
     let out = gohsp(&results, &args);
     let stderr = String::from_utf8_lossy(&out.stderr);

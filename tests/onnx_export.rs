@@ -253,22 +253,8 @@ fn onnx_runtime_gives_gohsps_logits_for_deit_tiny_dense_and_gohsp_pruned_at_30_p
     common::tiny_imagenet(&root);
     let weights = fixture_dir.join("model.safetensors");
     let results = work.path().join("results");
-    let sets = [
-        format!("dataset.root={}", root.display()),
-        format!("model.weights={}", weights.display()),
-        "model.heads=3".into(),
-        "rank.calib_samples=4".into(),
-        "admm.rounds=1".into(),
-        "admm.batch=4".into(),
-        "finetune.epochs=1".into(),
-        "finetune.batch=4".into(),
-        "evaluate.latency_batches=[1]".into(),
-        "evaluate.latency_runs=1".into(),
-        "evaluate.warmup=0".into(),
-        "evaluate.batch=4".into(),
-        "report.plots=[]".into(),
-        "export.formats=[onnx]".into(),
-    ];
+    let extra = ["model.heads=3", "report.plots=[]", "export.formats=[onnx]"];
+    let sets = common::deit_tiny_micro_sets(&root, &weights, &extra);
     let mut args = vec!["run", "experiments/deit_tiny_30.yaml", "--device", "cpu"];
     sets.iter().for_each(|s| args.extend(["--set", s.as_str()]));
     gohsp(&results, &args).ok();

@@ -71,6 +71,21 @@ impl Loader {
         order
     }
 
+    /// The first `samples` images of epoch 0, batch by batch, each batch with how many of its images count (the last
+    /// may count only its first few); no batch after them is taken.
+    pub fn first_samples(&self, samples: usize) -> impl Iterator<Item = Result<(Batch, usize)>> {
+        let mut seen = 0;
+        self.epoch(0).into_iter().map_while(move |batch| {
+            (seen < samples).then(|| {
+                batch.map(|b| {
+                    let take = (samples - seen).min(b.labels.len());
+                    seen += take;
+                    (b, take)
+                })
+            })
+        })
+    }
+
     /// Batches of `epoch`, produced on a background thread while the caller consumes them.
     pub fn epoch(&self, epoch: usize) -> Receiver<Result<Batch>> {
         let (sender, receiver) = sync_channel(PREFETCH);

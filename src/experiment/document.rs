@@ -53,12 +53,7 @@ pub(crate) fn yaml_error_text(error: &serde_yaml::Error) -> String {
 mod tests {
     use super::*;
     use crate::experiment::layers::merge_layers;
-
-    fn spec_file(text: &str) -> tempfile::NamedTempFile {
-        let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
-        file
-    }
+    use crate::test_support::spec_file;
 
     #[test]
     fn yaml_syntax_errors_name_the_line() {

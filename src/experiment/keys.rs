@@ -41,6 +41,7 @@ fn spec_with_every_option() -> Spec {
     spec.finetune.distill = Some(Default::default());
     spec.admm.lr = Some(5e-4);
     spec.admm.distill = Some(Default::default());
+    spec.report.dir = Some(PathBuf::from("docs/results"));
     spec.executor.slurm = super::executor::SlurmSpec::with_every_option();
     spec
 }

@@ -109,12 +109,7 @@ fn fill_name(tree: &mut Value, file: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spec_file(text: &str) -> tempfile::NamedTempFile {
-        let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
-        file
-    }
+    use crate::test_support::spec_file;
 
     #[test]
     fn file_values_beat_defaults_and_keep_their_source() {

@@ -46,12 +46,8 @@ pub(crate) fn calibrate(
     let device = model.device();
     let mut totals = Totals::default();
     let mut seen = 0;
-    for batch in loader.epoch(0) {
-        if seen >= samples {
-            break;
-        }
-        let batch = batch?;
-        let take = (samples - seen).min(batch.labels.len());
+    for batch in loader.first_samples(samples) {
+        let (batch, take) = batch?;
         let (images, _, _) = batch_tensors(batch, &device);
         let (_, traces) = model.forward_traced(images.narrow(0, 0, take), true);
         let mut signals = Vec::with_capacity(traces.len());

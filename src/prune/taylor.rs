@@ -32,12 +32,8 @@ fn mean_gradients(model: &Vit, loader: &Loader, samples: usize) -> Result<NamedT
     let loss_fn = CrossEntropy::new(0.0, &device);
     let mut grads_sum: Option<NamedTensors> = None;
     let mut seen = 0;
-    for batch in loader.epoch(0) {
-        if seen >= samples {
-            break;
-        }
-        let batch = batch?;
-        let take = (samples - seen).min(batch.labels.len());
+    for batch in loader.first_samples(samples) {
+        let (batch, take) = batch?;
         let (images, labels, _) = batch_tensors(batch, &device);
         let (loss, _) = loss_fn.loss(model, images.narrow(0, 0, take), labels.narrow(0, 0, take));
         // The batch loss is a mean over `take` images: weighted by `take`, the batches add up to a sum over images.

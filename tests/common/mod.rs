@@ -205,3 +205,14 @@ pub(crate) fn tiny_imagenet(root: &Path) {
         }
     }
 }
+
+/// `--set` values that run experiments/deit_tiny_30.yaml on a tiny ImageNet-style folder `root` with the checkpoint
+/// `weights` in seconds (one ADMM round, one fine-tune epoch, batches of 4), plus `extra`.
+pub(crate) fn deit_tiny_micro_sets(root: &Path, weights: &Path, extra: &[&str]) -> Vec<String> {
+    let mut sets = vec![format!("dataset.root={}", root.display()), format!("model.weights={}", weights.display())];
+    let micro = ["rank.calib_samples=4", "admm.rounds=1", "admm.batch=4", "finetune.epochs=1", "finetune.batch=4"];
+    let quick_evaluation =
+        ["evaluate.latency_batches=[1]", "evaluate.latency_runs=1", "evaluate.warmup=0", "evaluate.batch=4"];
+    sets.extend(micro.iter().chain(&quick_evaluation).chain(extra).map(|s| s.to_string()));
+    sets
+}
