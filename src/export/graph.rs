@@ -144,42 +144,30 @@ pub(crate) fn float_value(name: &str, dims: &[Dim]) -> ValueInfoProto {
     }
 }
 
+/// An attribute named `name` of type `kind`, its value set by `set`.
+fn attribute(name: &str, kind: AttributeType, set: impl FnOnce(&mut AttributeProto)) -> AttributeProto {
+    let mut attribute =
+        AttributeProto { name: Some(name.to_string()), r#type: Some(kind as i32), ..Default::default() };
+    set(&mut attribute);
+    attribute
+}
+
 /// An integer attribute.
 pub(crate) fn int_attr(name: &str, value: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.to_string()),
-        r#type: Some(AttributeType::Int as i32),
-        i: Some(value),
-        ..Default::default()
-    }
+    attribute(name, AttributeType::Int, |a| a.i = Some(value))
 }
 
 /// A list-of-integers attribute.
 pub(crate) fn ints_attr(name: &str, values: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.to_string()),
-        r#type: Some(AttributeType::Ints as i32),
-        ints: values.to_vec(),
-        ..Default::default()
-    }
+    attribute(name, AttributeType::Ints, |a| a.ints = values.to_vec())
 }
 
 /// A float attribute.
 pub(crate) fn float_attr(name: &str, value: f32) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.to_string()),
-        r#type: Some(AttributeType::Float as i32),
-        f: Some(value),
-        ..Default::default()
-    }
+    attribute(name, AttributeType::Float, |a| a.f = Some(value))
 }
 
 /// A string attribute.
 pub(crate) fn string_attr(name: &str, value: &str) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.to_string()),
-        r#type: Some(AttributeType::String as i32),
-        s: Some(value.as_bytes().to_vec()),
-        ..Default::default()
-    }
+    attribute(name, AttributeType::String, |a| a.s = Some(value.as_bytes().to_vec()))
 }
