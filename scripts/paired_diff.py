@@ -48,7 +48,7 @@ def main():
         parser.error(f"{args.metrics} is not a gohsp metrics.csv (no rows, or no column {', '.join(sorted(missing))}); "
                      "pass the metrics.csv of a report")
     for row in rows:
-        if row["method"] == "dense" or (row["point"], row["seed"]) in seen:
+        if row["method"].startswith("dense") or (row["point"], row["seed"]) in seen:
             continue
         seen.add((row["point"], row["seed"]))
         method, variant = split_variant(row["method"])

@@ -26,3 +26,18 @@ fn a_baseline_under_an_admm_axis_is_one_row_and_gohsp_keeps_one_row_per_value() 
     assert_eq!(magnitude_rows.len(), 1, "{csv}");
     assert!(magnitude_rows[0].starts_with("micro,method=magnitude,"), "the point is named without admm.rho: {csv}");
 }
+
+#[test]
+fn dense_models_of_a_grid_over_their_training_are_rows_of_their_own() {
+    let results = results_root();
+    let out = gohsp(results.path(), &["run", MICRO, "--set", "grid={pretrain.epochs: [1, 2]}"]);
+    out.ok();
+    let table = std::fs::read_to_string(results.path().join("micro/results.md")).unwrap();
+    let methods: Vec<&str> =
+        table.lines().filter(|l| l.starts_with("| vit_mnist |")).map(|l| l.split('|').nth(2).unwrap().trim()).collect();
+    let expected = ["dense [pretrain.epochs=1]", "dense [pretrain.epochs=2]"];
+    assert_eq!(&methods[..2], expected, "each dense model is its own row, not one row over both: {table}");
+    let dense_rows = table.lines().filter(|l| l.starts_with("| vit_mnist | dense"));
+    assert!(dense_rows.clone().all(|l| !l.contains("**")), "no dense row is bold as the best pruning method: {table}");
+    assert_eq!(dense_rows.count(), 2, "{table}");
+}

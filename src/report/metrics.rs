@@ -130,6 +130,11 @@ fn csv_write_error(path: &Path, error: csv::Error) -> GohspError {
 }
 
 /// A plausible row for tests: a 1M-parameter model pruned by `method` at `sparsity`.
+/// Whether a method column names a dense model (`dense`, or `dense [axes]` under a grid over the dense model).
+pub fn is_dense(method: &str) -> bool {
+    method == "dense" || method.starts_with("dense [")
+}
+
 #[cfg(test)]
 pub(crate) fn sample_row(method: &str, sparsity: f64, seed: u64, latency_batch: usize) -> MetricsRow {
     let kept = 1.0 - sparsity;

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::error::{GohspError, Result};
 use crate::report::aggregate::AggregatedRow;
+use crate::report::metrics::is_dense;
 use crate::report::plot_style::write_figure;
 use crate::report::plot_style::{DrawResult, FONT, Figure, TITLE_SIZE, extent, padded, series_color_among};
 use crate::report::plot_style::{draw_axes, draw_legend, line_key};
@@ -40,7 +41,7 @@ pub(crate) fn plot_accuracy(rows: &[AggregatedRow], out_stem: &Path, formats: &[
     let mut figure = AccuracyFigure { lines: Vec::new(), dense: Vec::new() };
     for row in &rows {
         let label = name(row, &row.method);
-        if row.method == "dense" {
+        if is_dense(&row.method) {
             figure.dense.push((label, row.top1_mean));
             continue;
         }

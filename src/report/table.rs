@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{GohspError, IoContext, Result};
 use crate::report::aggregate::{AggregatedRow, aggregate};
-use crate::report::metrics::{MetricsRow, write_csv};
+use crate::report::metrics::{MetricsRow, is_dense, write_csv};
 
 /// Column headers: (Markdown, LaTeX).
 const HEADERS: [(&str, &str); 11] = [
@@ -96,7 +96,7 @@ fn select(rows: &[AggregatedRow], latency_batch: Option<usize>) -> (Vec<Aggregat
         (&a.model, &a.dataset)
             .cmp(&(&b.model, &b.dataset))
             .then(a.target_sparsity.total_cmp(&b.target_sparsity))
-            .then((a.method != "dense", &a.method).cmp(&(b.method != "dense", &b.method)))
+            .then((!is_dense(&a.method), &a.method).cmp(&(!is_dense(&b.method), &b.method)))
     });
     let threads: BTreeSet<u64> = selected.iter().map(|r| r.threads.round() as u64).collect();
     let threads: Vec<String> = threads.iter().map(u64::to_string).collect();
@@ -117,10 +117,10 @@ fn table_rows(rows: &[AggregatedRow]) -> Vec<TableRow> {
     };
     rows.iter()
         .map(|row| {
-            let best = rows.iter().filter(|r| r.method != "dense" && same_cell(r, row)).map(|r| r.top1_mean);
+            let best = rows.iter().filter(|r| !is_dense(&r.method) && same_cell(r, row)).map(|r| r.top1_mean);
             let best = best.fold(f64::NEG_INFINITY, f64::max);
             let model = if several_datasets { format!("{} ({})", row.model, row.dataset) } else { row.model.clone() };
-            TableRow { cells: cells(row, model), bold_top1: row.method != "dense" && row.top1_mean == best }
+            TableRow { cells: cells(row, model), bold_top1: !is_dense(&row.method) && row.top1_mean == best }
         })
         .collect()
 }

@@ -22,6 +22,19 @@ pub(crate) fn variant_name_without(point: &GridPoint, ignored: &[String]) -> Str
     if others.is_empty() { method } else { format!("{method} [{}]", others.join(",")) }
 }
 
+/// The table's method column for a point's dense model: `dense`, plus the point's varying axes that change the dense
+/// model other than the seed (a grid over `pretrain.epochs` shows as `dense [pretrain.epochs=20]`), so that only
+/// seeds are averaged together.
+pub(crate) fn dense_variant_name(point: &GridPoint) -> String {
+    let others: Vec<String> = point
+        .axes
+        .iter()
+        .filter(|a| a.key != "seed" && DENSE_AXES.iter().any(|prefix| a.key.starts_with(prefix)))
+        .map(AxisValue::text)
+        .collect();
+    if others.is_empty() { "dense".to_string() } else { format!("dense [{}]", others.join(",")) }
+}
+
 /// The point's name leaving out the axes keyed in `ignored`.
 pub(crate) fn point_name_without(point: &GridPoint, ignored: &[String]) -> String {
     point_name(point.axes.iter().filter(|axis| !ignored.contains(&axis.key)))
@@ -70,6 +83,8 @@ mod tests {
         assert_eq!(axes_of(&p, DENSE_AXES), "seed=2,model.depth=6");
         assert_eq!(axes_of(&p, &["rank."]), "default");
         assert_eq!(variant_name(&p), "gohsp [evaluate.latency_batches=[1, 8],model.depth=6]");
+        assert_eq!(dense_variant_name(&p), "dense [model.depth=6]", "the seed is averaged over, not named");
+        assert_eq!(dense_variant_name(&point(&[("method", json!("gohsp")), ("seed", json!(1))])), "dense");
         let ignored = vec!["model.depth".to_string()];
         assert_eq!(variant_name_without(&p, &ignored), "gohsp [evaluate.latency_batches=[1, 8]]");
         assert_eq!(point_name_without(&p, &ignored), "method=gohsp,seed=2,evaluate.latency_batches=[1, 8]");

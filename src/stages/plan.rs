@@ -5,7 +5,8 @@ use super::dense::{Runtimes, add_dense};
 use super::export::ExportStage;
 use super::judged::JudgedRankings;
 use super::names::{
-    DENSE_AXES, axes_of, differing_axes, method_name, point_name_without, variant_name, variant_name_without,
+    DENSE_AXES, axes_of, dense_variant_name, differing_axes, method_name, point_name_without, variant_name,
+    variant_name_without,
 };
 use super::report::ReportStage;
 use super::report_entry::ReportEntry;
@@ -53,7 +54,7 @@ pub(crate) fn build_plan(loaded: &LoadedSpec, runtimes: &mut Runtimes) -> Result
             let name = format!("dense,{}", axes_of(point, DENSE_AXES));
             entries.push(ReportEntry {
                 point: name,
-                method: "dense".into(),
+                method: dense_variant_name(point),
                 target_sparsity: 0.0,
                 seed: point.spec.seed,
                 eval_input: dense_input,
