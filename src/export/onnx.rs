@@ -125,14 +125,14 @@ pub fn read_onnx(path: &Path) -> Result<OnnxInfo> {
         return Err(GohspError::input(path, "ONNX file not found", "check the path (`gohsp export` writes one)"));
     }
     let bytes = std::fs::read(path).at_path(path)?;
-    let model = ModelProto::decode(bytes.as_slice()).map_err(|e| {
+    let mut model = ModelProto::decode(bytes.as_slice()).map_err(|e| {
         GohspError::input(
             path,
             format!("not an ONNX model ({e})"),
             "pass a file written by `gohsp export --format onnx`",
         )
     })?;
-    let graph = model.graph.clone().unwrap_or_default();
+    let graph = model.graph.take().unwrap_or_default();
     let opset =
         model.opset_import.iter().find(|o| o.domain.as_deref().unwrap_or("").is_empty()).and_then(|o| o.version);
     Ok(OnnxInfo {

@@ -4,7 +4,7 @@
 
 use super::graph::{Dim, GraphBuilder, float_attr, float_value, int_attr, ints_attr, string_attr};
 use super::onnx_proto::GraphProto;
-use crate::model::host::{HostTensor, NamedTensors};
+use crate::model::host::NamedTensors;
 use crate::model::shape::{BlockShape, VitShape};
 
 /// The graph input's name: images [batch, C, H, W], float32, already normalised.
@@ -37,14 +37,11 @@ struct VitWriter<'a> {
 }
 
 impl VitWriter<'_> {
-    fn tensor(&self, name: &str) -> &HostTensor {
-        self.tensors.get(name).unwrap_or_else(|| panic!("checked model lacks `{name}`"))
-    }
-
-    /// A named weight as it is stored.
+    /// A named weight as it is stored (read straight from the model's tensors, not copied first).
     fn weight(&mut self, name: &str) -> String {
-        let tensor = self.tensor(name).clone();
-        self.g.weight(name, &tensor)
+        let tensors: &NamedTensors = self.tensors;
+        let tensor = tensors.get(name).unwrap_or_else(|| panic!("checked model lacks `{name}`"));
+        self.g.weight(name, tensor)
     }
 
     /// `x W^T + b` for the linear layer `prefix` over rows x [N, in]: one Gemm on timm's [out, in] weight.
